@@ -1,0 +1,57 @@
+import Joi from 'joi';
+
+
+// Every setting Talky reads, in one table: the Joi schema validates it, the description documents
+// it (the README's settings table is checked against this list by the tests).
+
+export interface Setting<T = unknown> {
+    readonly env: string;
+    readonly schema: Joi.Schema<T>;
+    readonly description: string;
+}
+
+
+const setting = <T>(env: string, schema: Joi.Schema, description: string): Setting<T> => ({ env, schema: schema as Joi.Schema<T>, description });
+
+const port = Joi.number().integer().min(0).max(65535);
+const flag = Joi.boolean().truthy('1', 'yes', 'on').falsy('0', 'no', 'off');
+const slot = Joi.string().pattern(/^[a-z][a-z0-9-]*$/).message('{{#label}} must be a provider name (lowercase letters, digits, dashes)');
+const list = Joi.array().items(Joi.string().trim().min(1)).single();
+const level = Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
+
+
+export const settings = {
+    nodeEnv: setting<'development' | 'production' | 'test'>('NODE_ENV', Joi.string().valid('development', 'production', 'test').default('development'), 'Run mode. `production` makes secrets such as `JWT_SECRET` mandatory.'),
+    configFile: setting<string | undefined>('TALKY_CONFIG', Joi.string(), 'Optional JSON file of settings (same names as here); the environment wins over the file.'),
+    role: setting<'all' | 'api' | 'worker'>('TALKY_ROLE', Joi.string().valid('all', 'api', 'worker').default('all'), '`all` serves the API and runs the workers in one process; `api` serves HTTP and sockets only; `worker` runs queue consumers and answers only health checks.'),
+    host: setting<string>('HOST', Joi.string().hostname().default('0.0.0.0'), 'Interface the HTTP listener binds.'),
+    port: setting<number>('PORT', port.default(3000), 'HTTP port.'),
+    publicUrl: setting<string>('PUBLIC_URL', Joi.string().uri({ scheme: ['http', 'https'] }).default((parent: Record<string, unknown>) => `http://localhost:${parent.port}`), 'Address at which providers reach this server (webhooks, voice sockets). Default `http://localhost:$PORT`.'),
+    appUrl: setting<string>('APP_URL', Joi.string().uri({ scheme: ['http', 'https'] }).default((parent: Record<string, unknown>) => parent.publicUrl), 'Address of the web frontend, used in links sent by mail. Default `PUBLIC_URL`.'),
+    corsOrigins: setting<string[]>('CORS_ORIGINS', list.default((parent: Record<string, unknown>) => (URL.canParse(String(parent.appUrl)) ? [new URL(String(parent.appUrl)).origin] : [])), 'Comma-separated origins allowed by CORS. Default the origin of `APP_URL`.'),
+    databaseUrl: setting<string>('DATABASE_URL', Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).default('postgres://127.0.0.1:5432/talky'), 'PostgreSQL connection string; the database is created when missing.'),
+    databasePoolMax: setting<number>('DATABASE_POOL_MAX', Joi.number().integer().min(1).max(1000).default(10), 'Largest number of PostgreSQL connections one process holds.'),
+    migrateOnStart: setting<boolean>('MIGRATE_ON_START', flag.default(true), 'Create the database and run pending migrations when the server starts. Turn off to run `npm run talky -- migrate` yourself.'),
+    redisUrl: setting<string>('REDIS_URL', Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'), 'Redis connection string (queues, counters, pub/sub).'),
+    redisPrefix: setting<string>('REDIS_PREFIX', Joi.string().pattern(/^[\w.-]+$/).max(64).default('talky'), 'Prefix of every Redis key this install writes, so several installs can share one Redis.'),
+    jwtSecret: setting<string | undefined>('JWT_SECRET', Joi.string().min(32).when('nodeEnv', { is: 'production', then: Joi.required() }), 'Secret that signs access tokens, at least 32 characters. Required in production; elsewhere a random one is made at each start.'),
+    logLevel: setting<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>('LOG_LEVEL', level.default('info'), 'One of fatal, error, warn, info, debug, trace, silent.'),
+    plugins: setting<string[]>('TALKY_PLUGINS', list.default([]), 'Comma-separated extra plugin modules (npm package names or paths), loaded after the built-in ones.'),
+    disabledPlugins: setting<string[]>('TALKY_DISABLED_PLUGINS', list.default([]), 'Comma-separated names of built-in plugins not to load.'),
+    shutdownTimeoutMs: setting<number>('SHUTDOWN_TIMEOUT_MS', Joi.number().integer().min(0).default(10000), 'How long a stopping process waits for in-flight requests and jobs before it closes them.'),
+    healthTimeoutMs: setting<number>('HEALTH_TIMEOUT_MS', Joi.number().integer().min(50).default(2000), 'How long each health check waits for PostgreSQL or Redis before it reports them down.'),
+    responseValidation: setting<'off' | 'log' | 'error'>('RESPONSE_VALIDATION', Joi.string().valid('off', 'log', 'error').default('off'), 'Check responses against their documented schemas: `off`, `log` a mismatch, or answer it with an `error` (the tests do).'),
+    telephonyProvider: setting<string>('TELEPHONY_PROVIDER', slot.default('simulator'), 'Telephony slot: `simulator` (a local Vonage stand-in) or `vonage`.'),
+    storageBackend: setting<string>('STORAGE_BACKEND', slot.default('local'), 'Storage slot for recordings: `local` (a folder) or `s3`.'),
+    mailTransport: setting<string>('MAIL_TRANSPORT', slot.default('file'), 'Mailer slot: `file` (one .eml per message in `MAIL_DIR`) or `smtp`.'),
+    sttProvider: setting<string>('STT_PROVIDER', slot.default('offline'), 'Speech-to-text slot: `deepgram` or `offline`.'),
+    llmProvider: setting<string>('LLM_PROVIDER', slot.default('offline'), 'LLM slot: `openai` (any OpenAI-compatible endpoint) or `offline`.'),
+    ttsProvider: setting<string>('TTS_PROVIDER', slot.default('offline'), 'Text-to-speech slot: `cartesia`, `elevenlabs` or `offline`.')
+} as const;
+
+
+type Settings = typeof settings;
+
+export type Config = {
+    readonly [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never;
+};

@@ -1,0 +1,176 @@
+import Fs from 'fs';
+import Os from 'os';
+import Path from 'path';
+
+import Knex, { type Knex as KnexTypes } from 'knex';
+import Pg from 'pg';
+import type { Logger } from 'pino';
+
+
+export type Db = KnexTypes;
+
+
+// pg hands back bigint and numeric as strings; counts and ids here fit in a double.
+
+Pg.types.setTypeParser(Pg.types.builtins.INT8, (value) => Number(value));
+
+
+// Like libpq, a url without a user name connects as the operating system user
+
+const connectionString = (url: string, database?: string) => {
+
+    const target = new URL(url);
+    target.username ||= process.env.PGUSER ?? Os.userInfo().username;
+    if (database) {
+        target.pathname = `/${database}`;
+    }
+
+    return target.toString();
+};
+
+
+const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+
+
+export const createDb = (url: string, poolMax: number, logger: Logger): Db => {
+
+    return Knex({
+        client: 'pg',
+        log: {
+            warn: (message: string) => logger.warn({ source: 'knex' }, message),
+            error: (message: string) => logger.error({ source: 'knex' }, message),
+            deprecate: (method: string, alternative: string) => logger.warn({ source: 'knex' }, `${method} is deprecated, use ${alternative}`),
+            debug: (message: string) => logger.debug({ source: 'knex' }, message)
+        },
+        connection: connectionString(url),
+        pool: { min: 0, max: poolMax },
+        acquireConnectionTimeout: 10000
+    });
+};
+
+
+// Connects to the database of the url and creates it when it does not exist yet.
+
+export const ensureDatabase = async (url: string): Promise<boolean> => {
+
+    const probe = new Pg.Client({ connectionString: connectionString(url) });
+    try {
+        await probe.connect();
+        return false;
+    }
+    catch (err) {
+        if ((err as { code?: string }).code !== '3D000') {             // invalid_catalog_name
+            throw err;
+        }
+    }
+    finally {
+        await probe.end().catch(() => undefined);
+    }
+
+    const admin = new Pg.Client({ connectionString: connectionString(url, 'postgres') });
+    await admin.connect();
+    try {
+        await admin.query(`CREATE DATABASE ${Pg.escapeIdentifier(databaseName(url))}`);
+        return true;
+    }
+    catch (err) {
+        if ((err as { code?: string }).code === '42P04') {              // duplicate_database: another process won the race
+            return false;
+        }
+
+        throw err;
+    }
+    finally {
+        await admin.end();
+    }
+};
+
+
+export const dropDatabase = async (url: string) => {
+
+    const admin = new Pg.Client({ connectionString: connectionString(url, 'postgres') });
+    await admin.connect();
+    try {
+        await admin.query(`DROP DATABASE IF EXISTS ${Pg.escapeIdentifier(databaseName(url))} WITH (FORCE)`);
+    }
+    finally {
+        await admin.end();
+    }
+};
+
+
+// Gathers the migration files of several folders (core's and each plugin's) into one ordered list.
+// Names are stored without their extension so the .ts files run by the tests and the .js files of
+// a build are the same migrations.
+
+interface Migration {
+    name: string;
+    file: string;
+}
+
+
+export class MigrationSource implements KnexTypes.MigrationSource<Migration> {
+
+    constructor(private readonly folders: string[]) { }
+
+    getMigrations(): Promise<Migration[]> {
+
+        const byName = new Map<string, Migration>();
+
+        for (const folder of this.folders) {
+            if (!Fs.existsSync(folder)) {
+                continue;
+            }
+
+            for (const entry of Fs.readdirSync(folder)) {
+                if (!/\.(ts|js)$/.test(entry) || entry.endsWith('.d.ts')) {
+                    continue;
+                }
+
+                const name = entry.replace(/\.(ts|js)$/, '');
+                const file = Path.join(folder, entry);
+                const existing = byName.get(name);
+                if (existing && Path.dirname(existing.file) !== folder) {
+                    throw new Error(`Migration ${name} is defined twice: in ${Path.dirname(existing.file)} and ${folder}`);
+                }
+
+                byName.set(name, { name, file });
+            }
+        }
+
+        const ordered = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+        return Promise.resolve(ordered);
+    }
+
+    getMigrationName(migration: Migration) {
+
+        return migration.name;
+    }
+
+    getMigration(migration: Migration): Promise<KnexTypes.Migration> {
+
+        return Promise.resolve(require(migration.file));
+    }
+}
+
+
+// Runs the pending migrations while holding a PostgreSQL advisory lock, so api and worker
+// processes starting together migrate one after the other instead of failing on knex's lock table.
+
+const migrationLock = 7_405_839_201;
+
+
+export const migrate = async (db: Db, url: string, folders: string[]) => {
+
+    const lock = new Pg.Client({ connectionString: connectionString(url) });
+    await lock.connect();
+    try {
+        await lock.query('SELECT pg_advisory_lock($1)', [migrationLock]);
+        const [, applied] = await db.migrate.latest({ migrationSource: new MigrationSource(folders) }) as [number, string[]];
+        return applied;
+    }
+    finally {
+        await lock.query('SELECT pg_advisory_unlock($1)', [migrationLock]).catch(() => undefined);
+        await lock.end();
+    }
+};

@@ -1,0 +1,85 @@
+import Crypto from 'crypto';
+
+import type { Server } from '@hapi/hapi';
+import Redis from 'ioredis';
+
+import { load, type Config } from '../../config';
+import { dropDatabase } from '../../core/db';
+import { createServer, type ServerOptions } from '../../core/server';
+
+
+// Each test run gets its own database and Redis key space, made here and removed afterwards
+
+const baseDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Crypto.randomBytes(4).toString('hex')}`;
+
+
+export const testConfig = (overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Config => {
+
+    const database = new URL(baseDatabaseUrl);
+    database.pathname = `/${uniqueName('talky_test')}`;
+
+    return load(env, {
+        nodeEnv: 'test',
+        host: '127.0.0.1',
+        port: 0,
+        databaseUrl: database.toString(),
+        redisUrl,
+        redisPrefix: uniqueName('talky-test'),
+        jwtSecret: 'test-secret-test-secret-test-secret-0123',
+        logLevel: 'silent',
+        responseValidation: 'error',
+        shutdownTimeoutMs: 2000,
+        healthTimeoutMs: 500,
+        ...overrides
+    });
+};
+
+
+export interface Harness {
+    server: Server;
+    config: Config;
+    cleanup: () => Promise<void>;
+}
+
+
+export const startServer = async (overrides: Record<string, unknown> = {}, options: ServerOptions & { listen?: boolean } = {}): Promise<Harness> => {
+
+    const config = testConfig(overrides);
+    const server = await createServer(config, options);
+    await (options.listen ? server.start() : server.initialize());
+
+    return {
+        server,
+        config,
+        cleanup: async () => {
+
+            await server.stop({ timeout: 100 }).catch(() => undefined);
+            await dropTestData(config);
+        }
+    };
+};
+
+
+export const dropTestData = async (config: Config) => {
+
+    await dropDatabase(config.databaseUrl);
+
+    const redis = new Redis(redisUrl);
+    try {
+        let cursor = '0';
+        do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}:*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length) {
+                await redis.del(...keys);
+            }
+        }
+        while (cursor !== '0');
+    }
+    finally {
+        redis.disconnect();
+    }
+};
