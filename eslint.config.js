@@ -21,7 +21,9 @@ module.exports = [
             'no-dupe-class-members': 'off',
             'no-use-before-define': 'off',
             '@hapi/scope-start': 'off',
-            'func-style': 'off'
+            'func-style': 'off',
+            'no-spaced-func': 'off',
+            'func-call-spacing': 'off'
         }
     }
 ];

@@ -17,7 +17,7 @@ Pg.types.setTypeParser(Pg.types.builtins.INT8, (value) => Number(value));
 
 // Like libpq, a url without a user name connects as the operating system user
 
-const connectionString = (url: string, database?: string) => {
+export const connectionString = (url: string, database?: string) => {
 
     const target = new URL(url);
     target.username ||= process.env.PGUSER ?? Os.userInfo().username;
@@ -74,7 +74,8 @@ export const ensureDatabase = async (url: string): Promise<boolean> => {
         return true;
     }
     catch (err) {
-        if ((err as { code?: string }).code === '42P04') {              // duplicate_database: another process won the race
+        const code = (err as { code?: string }).code;
+        if (code === '42P04' || code === '23505') {                     // another process created it first
             return false;
         }
 
@@ -115,6 +116,16 @@ export class MigrationSource implements KnexTypes.MigrationSource<Migration> {
 
     getMigrations(): Promise<Migration[]> {
 
+        try {
+            return Promise.resolve(this.list());
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+    }
+
+    private list() {
+
         const byName = new Map<string, Migration>();
 
         for (const folder of this.folders) {
@@ -138,8 +149,7 @@ export class MigrationSource implements KnexTypes.MigrationSource<Migration> {
             }
         }
 
-        const ordered = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-        return Promise.resolve(ordered);
+        return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     }
 
     getMigrationName(migration: Migration) {
@@ -147,9 +157,9 @@ export class MigrationSource implements KnexTypes.MigrationSource<Migration> {
         return migration.name;
     }
 
-    getMigration(migration: Migration): Promise<KnexTypes.Migration> {
+    async getMigration(migration: Migration): Promise<KnexTypes.Migration> {
 
-        return Promise.resolve(require(migration.file));
+        return await require(migration.file);
     }
 }
 

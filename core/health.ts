@@ -33,7 +33,7 @@ export const check = async (core: Core) => {
     const ms = core.config.healthTimeoutMs;
     const [database, redis] = await Promise.all([
         withTimeout(() => core.db.raw('select 1'), ms),
-        withTimeout(() => core.redis.ping(), ms)
+        core.redis.status === 'ready' ? withTimeout(() => core.redis.ping(), ms) : 'unreachable' as const
     ]);
 
     const checks = { database, redis };
@@ -42,7 +42,7 @@ export const check = async (core: Core) => {
         status: failing.length ? 'unavailable' : 'ok',
         checks,
         version: Package.version,
-        ...(failing.length ? { detail: failing.map(([name, state]) => `${name} is ${state}`).join(', ') } : {})
+        ...(failing.length ? { detail: failing.map(([name, state]) => (state === 'timeout' ? `${name} did not answer within ${ms} ms` : `${name} is unreachable`)).join(', ') } : {})
     };
 };
 

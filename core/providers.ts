@@ -6,7 +6,6 @@ import type { Config } from '../config';
 //
 //     declare module '../../core/providers' { interface ProviderSlots { mailer: Mailer } }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ProviderSlots { }
 
 export type Slot = 'telephony' | 'storage' | 'mailer' | 'stt' | 'llm' | 'tts';

@@ -129,7 +129,7 @@ describe('server', () => {
 
     describe('logging', () => {
 
-        it('redacts authorization headers and secrets', async () => {
+        it('redacts authorization headers and secrets', () => {
 
             const lines: string[] = [];
             const stream = new Writable({ write: (chunk, encoding, next) => next(void lines.push(chunk.toString())) });
@@ -195,7 +195,7 @@ describe('server', () => {
             await require('./lib/harness').dropTestData(config);
         });
 
-        it('leaves out disabled built-in plugins', async () => {
+        it('leaves out disabled built-in plugins', () => {
 
             const config = load({}, { disabledPlugins: ['echo'] });
             expect(config.disabledPlugins).to.equal(['echo']);

@@ -2,9 +2,10 @@ import Crypto from 'crypto';
 
 import type { Server } from '@hapi/hapi';
 import Redis from 'ioredis';
+import Pg from 'pg';
 
 import { load, type Config } from '../../config';
-import { dropDatabase } from '../../core/db';
+import { connectionString, dropDatabase } from '../../core/db';
 import { createServer, type ServerOptions } from '../../core/server';
 
 
@@ -14,6 +15,42 @@ const baseDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Crypto.randomBytes(4).toString('hex')}`;
+
+
+// Databases left by a run that died (its process is gone) are dropped by the next run
+
+const isAlive = (pid: number) => {
+
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (err) {
+        return (err as { code?: string }).code === 'EPERM';
+    }
+};
+
+
+const sweepStaleDatabases = async () => {
+
+    const client = new Pg.Client({ connectionString: connectionString(baseDatabaseUrl) });
+    await client.connect();
+    try {
+        const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'talky\\_test\\_%'`);
+        for (const { datname } of rows) {
+            const pid = Number(datname.split('_')[2]);
+            if (pid && !isAlive(pid)) {
+                await client.query(`DROP DATABASE IF EXISTS ${Pg.escapeIdentifier(datname)} WITH (FORCE)`);
+            }
+        }
+    }
+    finally {
+        await client.end();
+    }
+};
+
+
+sweepStaleDatabases().catch(() => undefined);
 
 
 export const testConfig = (overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Config => {
