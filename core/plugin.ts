@@ -11,6 +11,15 @@ import { closeRedis, connectRedis, createRedis, type Redis } from './redis';
 import { UpgradeRouter } from './upgrade';
 
 
+// Time as the server sees it; tests pass their own to move it
+
+export interface Clock {
+    now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+
 // What core hands to every plugin, as server.plugins.core
 
 export interface Core {
@@ -21,6 +30,7 @@ export interface Core {
     readonly providers: Providers;
     readonly sockets: UpgradeRouter;
     readonly logger: Logger;
+    readonly clock: Clock;
     readonly runsWorkers: boolean;
     readonly servesApi: boolean;
     migrate(): Promise<string[]>;
@@ -70,17 +80,19 @@ export const loadPlugin = (spec: string, cwd = process.cwd()): TalkyPlugin => {
 interface CoreOptions {
     config: Config;
     migrations: string[];
+    clock: Clock;
 }
 
 
 export const corePlugin: Plugin<CoreOptions> = {
     name: 'core',
-    register(server: Server, { config, migrations }) {
+    register(server: Server, { config, migrations, clock }) {
 
         const logger = server.logger;
         const core: Core = {
             config,
             logger,
+            clock,
             db: createDb(config.databaseUrl, config.databasePoolMax, logger),
             redis: createRedis(config.redisUrl, config.redisPrefix, logger),
             queues: new Queues({ url: config.redisUrl, prefix: config.redisPrefix, logger }),
@@ -119,7 +131,7 @@ export const corePlugin: Plugin<CoreOptions> = {
             }
 
             if (core.runsWorkers) {
-                await core.queues.start();
+                core.queues.start();
             }
         });
 

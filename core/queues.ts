@@ -11,6 +11,56 @@ export interface ProcessOptions {
 }
 
 
+// bee-queue's node_redis clients emit 'error' with no listener when a connection that was never
+// ready fails again, which would end the process during a Redis outage. Every client it makes gets
+// a listener here; the queue's own 'error' event still reports the outage.
+
+const NodeRedis = require('redis') as { createClient: (...args: unknown[]) => { on: (event: string, listener: () => void) => void }; talkyGuarded?: boolean };
+
+if (!NodeRedis.talkyGuarded) {
+    const createClient = NodeRedis.createClient;
+    NodeRedis.createClient = (...args) => {
+
+        const client = createClient(...args);
+        client.on('error', () => undefined);
+        return client;
+    };
+
+    NodeRedis.talkyGuarded = true;
+}
+
+
+// bee-queue retries raising delayed jobs at once when Redis aborts the command, which spins the
+// event loop for as long as Redis is away. This queue spaces those retries out instead.
+
+class Queue extends BeeQueue {
+
+    private nextActivation = 0;
+    private pendingActivation: NodeJS.Timeout | null = null;
+
+    _activateDelayed() {
+
+        if (this.paused || this.pendingActivation) {
+            return;
+        }
+
+        const wait = this.nextActivation - Date.now();
+        if (wait > 0) {
+            this.pendingActivation = setTimeout(() => {
+
+                this.pendingActivation = null;
+                this._activateDelayed();
+            }, wait).unref();
+
+            return;
+        }
+
+        this.nextActivation = Date.now() + 250;
+        (BeeQueue.prototype as unknown as { _activateDelayed: () => void })._activateDelayed.call(this);
+    }
+}
+
+
 interface Worker {
     name: string;
     handler: JobHandler<any, any>;
@@ -28,6 +78,7 @@ export class Queues {
     private readonly consumers: BeeQueue[] = [];
     private readonly workers: Worker[] = [];
     private stalledTimers: NodeJS.Timeout[] = [];
+    private stopped = true;
 
     constructor(private readonly options: { url: string; prefix: string; logger: Logger; stallInterval?: number }) { }
 
@@ -56,24 +107,47 @@ export class Queues {
         return this.workers.map((worker) => worker.name);
     }
 
-    async start() {
+    // Not waiting for Redis: a worker whose Redis is down starts, reports it, and begins when it answers
+
+    start() {
+
+        this.stopped = false;
+        for (const worker of this.workers) {
+            this.startWorker(worker);
+        }
+    }
+
+    private startWorker(worker: Worker) {
 
         const stallInterval = this.options.stallInterval ?? 5000;
+        const queue = this.create(worker.name, { isWorker: true, getEvents: false, activateDelayedJobs: true, stallInterval });
+        this.consumers.push(queue);
 
-        for (const { name, handler, options } of this.workers) {
-            const queue = this.create(name, { isWorker: true, getEvents: false, activateDelayedJobs: true, stallInterval });
-            queue.process(options.concurrency ?? 1, handler);
-            this.consumers.push(queue);
+        queue.ready().then(() => {
+
+            if (this.stopped) {
+                return;                                     // stopped while connecting
+            }
+
+            queue.process(worker.options.concurrency ?? 1, worker.handler);
             this.stalledTimers.push(setInterval(() => queue.checkStalledJobs().catch(() => undefined), stallInterval).unref());
-        }
+        }, async () => {
 
-        await Promise.all(this.consumers.map((queue) => queue.ready()));
+            // bee-queue gives up on a connection that never became ready: try again with a new one
+
+            this.consumers.splice(this.consumers.indexOf(queue), 1);
+            await queue.close(1).catch(() => undefined);
+            if (!this.stopped) {
+                setTimeout(() => !this.stopped && this.startWorker(worker), 2000).unref();
+            }
+        });
     }
 
     // Lets running jobs finish for up to timeout ms; bee-queue hands unfinished ones back as stalled
 
     async stopWorkers(timeout: number) {
 
+        this.stopped = true;
         this.stalledTimers.forEach(clearInterval);
         this.stalledTimers = [];
 
@@ -92,7 +166,7 @@ export class Queues {
 
     private create(name: string, settings: BeeQueue.QueueSettings) {
 
-        const queue = new BeeQueue(name, {
+        const queue = new Queue(name, {
             prefix: `${this.options.prefix}:bq`,
             redis: { url: this.options.url } as BeeQueue.QueueSettings['redis'],
             removeOnSuccess: true,

@@ -8,12 +8,13 @@ import { registerDocs } from './docs';
 import { failAction, registerErrorFormat } from './errors';
 import { routes as healthRoutes } from './health';
 import { createLogger, loggingPlugin } from './logging';
-import { corePlugin, loadPlugin, type TalkyPlugin } from './plugin';
+import { corePlugin, loadPlugin, systemClock, type Clock, type TalkyPlugin } from './plugin';
 
 
 export interface ServerOptions {
     plugins?: TalkyPlugin<any>[];                // extra plugins given directly (tests, embedding)
     logStream?: DestinationStream;
+    clock?: Clock;
 }
 
 
@@ -48,7 +49,7 @@ export const createServer = async (config: Config, options: ServerOptions = {}) 
     await server.register(loggingPlugin(logger));
     await server.register({
         plugin: corePlugin,
-        options: { config, migrations: plugins.map((plugin) => plugin.migrations).filter((folder): folder is string => Boolean(folder)) }
+        options: { config, clock: options.clock ?? systemClock, migrations: plugins.map((plugin) => plugin.migrations).filter((folder): folder is string => Boolean(folder)) }
     });
 
     registerErrorFormat(server);

@@ -1,6 +1,9 @@
 import type { TalkyPlugin } from '../core/plugin';
+import { plugin as auth } from './auth';
+import { plugin as mail } from './mail';
+import { plugin as plans } from './plans';
 
 
 // The built-in plugins, in registration order. TALKY_DISABLED_PLUGINS leaves any of them out.
 
-export const builtins: TalkyPlugin<any>[] = [];
+export const builtins: TalkyPlugin<any>[] = [mail, plans, auth];

@@ -13,16 +13,16 @@ describe('providers', () => {
 
     it('makes the chosen implementation once, on first use', () => {
 
-        const providers = new Providers(load({ MAIL_TRANSPORT: 'smtp' }));
+        const providers = new Providers(load({ TELEPHONY_PROVIDER: 'vonage' }));
         let made = 0;
-        providers.register('mailer', 'file', () => ({ kind: 'file' }));
-        providers.register('mailer', 'smtp', () => ({ kind: 'smtp', made: ++made }));
-        providers.require('mailer');
+        providers.register('telephony', 'simulator', () => ({ kind: 'simulator' }));
+        providers.register('telephony', 'vonage', () => ({ kind: 'vonage', made: ++made }));
+        providers.require('telephony');
         providers.check();
 
-        expect(providers.available('mailer')).to.equal(['file', 'smtp']);
-        expect(providers.get('mailer')).to.equal({ kind: 'smtp', made: 1 });
-        expect(providers.get('mailer')).to.equal({ kind: 'smtp', made: 1 });
+        expect(providers.available('telephony')).to.equal(['simulator', 'vonage']);
+        expect(providers.get('telephony')).to.equal({ kind: 'vonage', made: 1 });
+        expect(providers.get('telephony')).to.equal({ kind: 'vonage', made: 1 });
         expect(made).to.equal(1);
     });
 

@@ -35,7 +35,7 @@ describe('queues', () => {
         const api = await createServer(load({}, { ...base, role: 'api' }));
         await api.initialize();
         expect(api.plugins.core.runsWorkers).to.be.false();
-        expect(api.plugins.core.queues.handled).to.equal(['echo']);
+        expect(api.plugins.core.queues.handled).to.include('echo');
 
         const queued = await api.inject({ method: 'POST', url: '/api/v1/echo/jobs', payload: { text: 'from api' } });
         expect(queued.statusCode).to.equal(202);

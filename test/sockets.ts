@@ -29,7 +29,7 @@ describe('sockets', () => {
 
         harness = await startServer({ plugins: [Path.join(__dirname, 'fixtures', 'echo-plugin')] }, { listen: true });
         base = `ws://127.0.0.1:${harness.server.info.port}`;
-        harness.server.subscription('/news');
+        harness.server.subscription('/news', { auth: false });
     });
 
     after(() => harness.cleanup());

@@ -1,4 +1,7 @@
 import Crypto from 'crypto';
+import Fs from 'fs';
+import Os from 'os';
+import Path from 'path';
 
 import type { Server } from '@hapi/hapi';
 import Redis from 'ioredis';
@@ -70,6 +73,9 @@ export const testConfig = (overrides: Record<string, unknown> = {}, env: Record<
         responseValidation: 'error',
         shutdownTimeoutMs: 2000,
         healthTimeoutMs: 500,
+        mailDir: Fs.mkdtempSync(Path.join(Os.tmpdir(), 'talky-mail-')),
+        authRateLimitPerIp: 10_000,
+        authRateLimitPerEmail: 10_000,
         ...overrides
     });
 };

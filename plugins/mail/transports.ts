@@ -1,0 +1,61 @@
+import Crypto from 'crypto';
+import Fs from 'fs/promises';
+import Path from 'path';
+
+import Nodemailer from 'nodemailer';
+
+
+// The mailer slot: what Talky asks of any way of sending mail
+
+export interface Message {
+    to: string;
+    subject: string;
+    text: string;
+    html?: string;
+}
+
+export interface Mailer {
+    send(message: Message): Promise<{ id: string }>;
+    close(): void;
+}
+
+declare module '../../core/providers' {
+    interface ProviderSlots {
+        mailer: Mailer;
+    }
+}
+
+
+// One .eml file per message, named so that a directory listing sorts by time
+
+export const fileMailer = (dir: string, from: string): Mailer => {
+
+    const transport = Nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+    return {
+        async send(message) {
+
+            const info = await transport.sendMail({ from, ...message });
+            const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Crypto.randomBytes(4).toString('hex')}`;
+            await Fs.mkdir(dir, { recursive: true });
+            await Fs.writeFile(Path.join(dir, `${id}.eml`), String(info.message));
+            return { id };
+        },
+        close: () => transport.close()
+    };
+};
+
+
+export const smtpMailer = (url: string, from: string): Mailer => {
+
+    const transport = Nodemailer.createTransport(url);
+
+    return {
+        async send(message) {
+
+            const info = await transport.sendMail({ from, ...message });
+            return { id: info.messageId };
+        },
+        close: () => transport.close()
+    };
+};
