@@ -28,6 +28,9 @@ export const registerErrorFormat = (server: Server) => {
         else if (statusCode === 404 && (request.route.method as string) === '_special') {
             detail = `No route for ${request.method.toUpperCase()} ${request.path}`;
         }
+        else if (statusCode === 403 && response.message === 'Insufficient scope') {
+            detail = 'Your role does not allow this';
+        }
         else {
             detail = String(response.output.payload.message || response.output.payload.error);
         }
@@ -44,7 +47,12 @@ export const registerErrorFormat = (server: Server) => {
 
 // hapi hides Joi's message by default; rethrowing it names the field that failed
 
+const sources: Record<string, string> = { payload: 'The request body', query: 'The query string', params: 'The path', headers: 'The headers' };
+
+
 export const failAction: Lifecycle.Method = (request, h, err) => {
 
-    throw Boom.badRequest(err?.message ?? 'Invalid request');
+    const source = (err as Boom.Boom | undefined)?.output?.payload?.validation?.source as string | undefined;
+    const message = (err?.message ?? 'Invalid request').replace(/^"value"/, sources[source ?? ''] ?? 'The request');
+    throw Boom.badRequest(message);
 };

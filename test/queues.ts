@@ -6,6 +6,7 @@ import Lab from '@hapi/lab';
 import { load } from '../config';
 import { createServer } from '../core/server';
 import { dropTestData, testConfig } from './lib/harness';
+import { Proxy } from './lib/proxy';
 
 
 const { describe, it } = exports.lab = Lab.script();
@@ -55,6 +56,45 @@ describe('queues', () => {
         await api.stop();
         await worker.stop();
         await dropTestData(base);
+    });
+
+    it('keeps processing after a Redis outage, and starts when Redis comes up late', async () => {
+
+        const redis = new Proxy({ host: '127.0.0.1', port: 6379 });
+        await redis.open();
+        const port = redis.port;
+        await redis.cut();
+
+        // Redis is not there when the worker starts
+
+        const config = testConfig({ plugins: [echoPath], redisUrl: `redis://127.0.0.1:${port}` });
+        const server = await createServer(config);
+        await server.initialize();
+        const { db, queues } = server.plugins.core;
+        const count = async () => (await db('echo_notes').count('* as n').first())!.n;
+
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await redis.open();
+        await queues.get('echo').createJob({ text: 'late start' }).save();
+        await waitFor(async () => await count() === 1, 10_000);
+        expect(await db('echo_notes').pluck('text')).to.equal(['late start']);
+
+        // Redis goes away while it runs, and comes back
+
+        await redis.cut();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await redis.open();
+        await waitFor(async () => {
+
+            await queues.get('echo').createJob({ text: 'after outage' }).save();
+            return true;
+        }, 10_000);
+
+        await waitFor(async () => await count() >= 2, 15_000);
+        expect(await db('echo_notes').pluck('text')).to.include('after outage');
+        await server.stop();
+        await redis.cut();
+        await dropTestData(config);
     });
 
     it('refuses a second handler for one queue', async () => {

@@ -13,11 +13,11 @@ export const registration = Joi.object({
     business_name: text.required(),
     plan_id: planId.required(),
     name: text
-}).label('Registration');
+});
 
-export const login = Joi.object({ email: email.required() }).label('Login');
+export const login = Joi.object({ email: email.required() });
 
-export const token = Joi.object({ token: Joi.string().trim().max(200).required() }).label('MagicLinkToken');
+export const token = Joi.object({ token: Joi.string().trim().max(200).required() });
 
 
 const role = Joi.string().valid('user', 'owner', 'admin');
@@ -61,7 +61,7 @@ const apiKeyFields = {
     last_used_at: Joi.date().allow(null).required()
 };
 
-export const apiKeyRequest = Joi.object({ name: Joi.string().trim().min(1).max(120).required() }).label('ApiKeyRequest');
+export const apiKeyRequest = Joi.object({ name: Joi.string().trim().min(1).max(120).required() });
 
 export const apiKey = Joi.object(apiKeyFields).label('ApiKey');
 

@@ -38,7 +38,12 @@ export const fileMailer = (dir: string, from: string): Mailer => {
             const info = await transport.sendMail({ from, ...message });
             const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Crypto.randomBytes(4).toString('hex')}`;
             await Fs.mkdir(dir, { recursive: true });
-            await Fs.writeFile(Path.join(dir, `${id}.eml`), String(info.message));
+
+            // Written aside and renamed, so whoever watches the folder never reads half a message
+
+            const path = Path.join(dir, `${id}.eml`);
+            await Fs.writeFile(`${path}.tmp`, String(info.message));
+            await Fs.rename(`${path}.tmp`, path);
             return { id };
         },
         close: () => transport.close()
