@@ -200,7 +200,7 @@ describe('auth', () => {
                 expect(res.result).to.equal({ detail });
             }
 
-            expect(await db('tenants').count('* as n').first()).to.equal(before);
+            expect(await db('tenants').count('* as n').first()).to.equal(initial);
         });
 
         it('lets exactly one of two concurrent registrations of one email succeed', async () => {
