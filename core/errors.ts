@@ -52,7 +52,7 @@ const sources: Record<string, string> = { payload: 'The request body', query: 'T
 
 export const failAction: Lifecycle.Method = (request, h, err) => {
 
-    const source = (err as Boom.Boom | undefined)?.output?.payload?.validation?.source as string | undefined;
+    const source = ((err as Boom.Boom | undefined)?.output?.payload as { validation?: { source?: string } } | undefined)?.validation?.source;
     const message = (err?.message ?? 'Invalid request').replace(/^"value"/, sources[source ?? ''] ?? 'The request');
     throw Boom.badRequest(message);
 };

@@ -71,7 +71,7 @@ describe('queues', () => {
         const server = await createServer(config);
         await server.initialize();
         const { db, queues } = server.plugins.core;
-        const count = async () => (await db('echo_notes').count('* as n').first())!.n;
+        const count = async () => Number((await db('echo_notes').count('* as n').first())!.n);
 
         await new Promise((resolve) => setTimeout(resolve, 300));
         await redis.open();

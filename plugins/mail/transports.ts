@@ -26,7 +26,8 @@ declare module '../../core/providers' {
 }
 
 
-// One .eml file per message, named so that a directory listing sorts by time
+// One .eml file per message, named so that a directory listing sorts by time. Quoted-printable
+// keeps the link readable to whoever opens the file.
 
 export const fileMailer = (dir: string, from: string): Mailer => {
 
@@ -35,7 +36,7 @@ export const fileMailer = (dir: string, from: string): Mailer => {
     return {
         async send(message) {
 
-            const info = await transport.sendMail({ from, ...message });
+            const info = await transport.sendMail({ from, textEncoding: 'quoted-printable', ...message });
             const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Crypto.randomBytes(4).toString('hex')}`;
             await Fs.mkdir(dir, { recursive: true });
 
@@ -58,7 +59,7 @@ export const smtpMailer = (url: string, from: string): Mailer => {
     return {
         async send(message) {
 
-            const info = await transport.sendMail({ from, ...message });
+            const info = await transport.sendMail({ from, textEncoding: 'quoted-printable', ...message });
             return { id: info.messageId };
         },
         close: () => transport.close()

@@ -16,7 +16,7 @@ export const messagesTo = (dir: string, email: string) => {
     return Fs.readdirSync(dir)
         .filter((file) => file.endsWith('.eml'))
         .sort()
-        .map((file) => decodeQuotedPrintable(Fs.readFileSync(Path.join(dir, file), 'utf8')))
+        .map((file) => Fs.readFileSync(Path.join(dir, file), 'utf8'))
         .filter((message) => new RegExp(`^To: ${email.replace(/[.+]/g, '\\$&')}$`, 'mi').test(message));
 };
 
