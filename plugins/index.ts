@@ -1,9 +1,11 @@
 import type { TalkyPlugin } from '../core/plugin';
 import { plugin as auth } from './auth';
+import { plugin as campaigns } from './campaigns';
+import { plugin as contacts } from './contacts';
 import { plugin as mail } from './mail';
 import { plugin as plans } from './plans';
 
 
 // The built-in plugins, in registration order. TALKY_DISABLED_PLUGINS leaves any of them out.
 
-export const builtins: TalkyPlugin<any>[] = [mail, plans, auth];
+export const builtins: TalkyPlugin<any>[] = [mail, plans, auth, campaigns, contacts];

@@ -195,12 +195,12 @@ describe('server', () => {
 
         it('leaves out disabled built-in plugins', async () => {
 
-            const config = testConfig({ disabledPlugins: ['auth'] });
+            const config = testConfig({ disabledPlugins: ['contacts'] });
             const server = await createServer(config);
             await server.initialize();
 
             expect((await server.inject('/api/v1/plans')).statusCode).to.equal(200);
-            expect((await server.inject('/api/v1/auth/me')).result).to.equal({ detail: 'No route for GET /api/v1/auth/me' });
+            expect((await server.inject('/api/v1/contacts/dnc')).result).to.equal({ detail: 'No route for GET /api/v1/contacts/dnc' });
 
             await server.stop();
             await require('./lib/harness').dropTestData(config);
