@@ -28,7 +28,7 @@ export const scriptConfig = Joi.object({
     voicemail_message: Joi.string().trim().max(2000),
     objection_handling: Joi.string().max(10000),
     faq: Joi.array().max(100).items(Joi.object({ question: Joi.string().max(1000).required(), answer: Joi.string().max(4000).required() }))
-}).label('ScriptConfig');
+});
 
 export const callingConfig = Joi.object({
     time_window_start: hhmm,
@@ -43,7 +43,7 @@ export const callingConfig = Joi.object({
     }
 
     return value;
-}).label('CallingConfig');
+});
 
 
 const editable = {

@@ -1,5 +1,6 @@
 import type { Readable } from 'stream';
 
+import Boom from '@hapi/boom';
 import type { Request, RouteOptionsPayload, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 
@@ -8,6 +9,7 @@ import { callerOf } from '../../core/tenancy';
 import * as Campaigns from '../campaigns/service';
 import * as Dnc from './dnc';
 import { importJson } from './bulk';
+import { ImportError } from './csv';
 import { importContacts } from './import';
 import type { CountryCode } from './phone';
 import * as Schemas from './schemas';
@@ -18,6 +20,19 @@ import { multipartFile } from './upload';
 type Params = { campaign_id: string; contact_id: string; phone_number: string };
 
 const nothing = Joi.any().description('No content');
+
+
+// A whole-file problem answers its own status (400, 413) with its message as the detail
+
+const asResponse = async <T>(work: Promise<T>) => {
+
+    try {
+        return await work;
+    }
+    catch (err) {
+        throw err instanceof ImportError ? Boom.boomify(err, { statusCode: err.statusCode }) : err;
+    }
+};
 
 
 export const routes = (core: Core): ServerRoute[] => {
@@ -104,13 +119,13 @@ export const routes = (core: Core): ServerRoute[] => {
 
                     const { tenantId, campaign, region } = await campaignOf(request);
                     const file = await multipartFile(request.payload as Readable, request.raw.req.headers, 'file', config.importMaxBytes);
-                    return await importContacts(db, file, {
+                    return await asResponse(importContacts(db, file, {
                         ...importSettings,
                         tenantId,
                         campaignId: campaign.id,
                         defaultRegion: region,
                         skipDuplicates: (request.query as { skip_duplicates: boolean }).skip_duplicates
-                    });
+                    }));
                 }
             }
         },
@@ -126,13 +141,13 @@ export const routes = (core: Core): ServerRoute[] => {
 
                     const input = request.payload as { campaign_id: string; contacts: Array<Record<string, unknown>>; skip_duplicates: boolean };
                     const { tenantId, campaign, region } = await campaignOf(request, input.campaign_id);
-                    return await importJson(db, input.contacts, {
+                    return await asResponse(importJson(db, input.contacts, {
                         ...importSettings,
                         tenantId,
                         campaignId: campaign.id,
                         defaultRegion: region,
                         skipDuplicates: input.skip_duplicates
-                    });
+                    }));
                 }
             }
         },
@@ -180,7 +195,7 @@ export const routes = (core: Core): ServerRoute[] => {
                 handler: async (request) => {
 
                     const file = await multipartFile(request.payload as Readable, request.raw.req.headers, 'file', config.importMaxBytes);
-                    return await Dnc.importFile(db, callerOf(request.auth.credentials).tenant_id, file, { ...importSettings, defaultRegion: config.defaultPhoneRegion as CountryCode });
+                    return await asResponse(Dnc.importFile(db, callerOf(request.auth.credentials).tenant_id, file, { ...importSettings, defaultRegion: config.defaultPhoneRegion as CountryCode }));
                 }
             }
         },

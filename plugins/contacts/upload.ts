@@ -30,6 +30,7 @@ export const multipartFile = (payload: Readable, headers: IncomingHttpHeaders, f
 
             found = true;
             const out = new PassThrough();
+            out.on('error', () => undefined);                   // the import reports it; this keeps a late one from going unhandled
             file.on('limit', () => out.destroy(Boom.entityTooLarge(`The file is larger than ${maxBytes} bytes`)));
             file.on('error', (err) => out.destroy(err));
             file.pipe(out);
