@@ -8,8 +8,8 @@ import Joi from 'joi';
 import type { TalkyPlugin } from '../core/plugin';
 import { callerOf, optionalAuth, requireAdmin, scoped, tenantIdFor } from '../core/tenancy';
 import { startSmtp } from './fakes/smtp';
-import { startServer, type Harness } from './lib/harness';
-import { linkToken, messagesTo, waitFor } from './lib/mail';
+import { startServer, waitFor, type Harness } from './lib/harness';
+import { linkToken, messagesTo } from './lib/mail';
 import { closedPort } from './lib/proxy';
 
 

@@ -2,24 +2,12 @@ import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 
 import { closedPort, Proxy } from './lib/proxy';
-import { startServer, type Harness } from './lib/harness';
+import { startServer, waitFor, type Harness } from './lib/harness';
 
 
 const { describe, it, before, after } = exports.lab = Lab.script();
 const { expect } = Code;
 
-
-const waitFor = async (probe: () => Promise<boolean>, ms = 5000) => {
-
-    const until = Date.now() + ms;
-    while (!await probe()) {
-        if (Date.now() > until) {
-            throw new Error('Timed out waiting');
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-};
 
 
 describe('health', () => {

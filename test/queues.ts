@@ -5,7 +5,7 @@ import Lab from '@hapi/lab';
 
 import { load } from '../config';
 import { createServer } from '../core/server';
-import { dropTestData, testConfig } from './lib/harness';
+import { dropTestData, testConfig, waitFor } from './lib/harness';
 import { Proxy } from './lib/proxy';
 
 
@@ -14,18 +14,6 @@ const { expect } = Code;
 
 const echoPath = Path.join(__dirname, 'fixtures', 'echo-plugin');
 
-
-const waitFor = async (probe: () => Promise<boolean>, ms = 5000) => {
-
-    const until = Date.now() + ms;
-    while (!await probe()) {
-        if (Date.now() > until) {
-            throw new Error('Timed out waiting');
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-};
 
 
 describe('queues', () => {

@@ -3,6 +3,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 
 import type { Core } from '../../core/plugin';
 import { clientAddress, enforce } from '../../core/ratelimit';
+import { noContent } from '../../core/schemas';
 import { callerOf, requireOwner } from '../../core/tenancy';
 import { linkUrl, requestLink } from './jobs';
 import * as Keys from './keys';
@@ -118,7 +119,7 @@ export const routes = (core: Core, settings: Auth.AuthSettings): ServerRoute[] =
                 notes: 'Redirects to APP_URL/auth/callback with the token, which the frontend then posts to /auth/verify.',
                 tags: ['api', 'auth'],
                 validate: { query: Schemas.token },
-                response: { status: { 302: Schemas.nothing } },
+                response: { status: { 302: noContent } },
                 handler: (request, h) => h.redirect(linkUrl(config.appUrl, (request.query as { token: string }).token))
             }
         },
@@ -197,7 +198,7 @@ export const routes = (core: Core, settings: Auth.AuthSettings): ServerRoute[] =
                 description: 'Revoke an API key',
                 tags: ['api', 'auth'],
                 validate: { params: Schemas.apiKeyId },
-                response: { status: { 204: Schemas.nothing } },
+                response: { status: { 204: noContent } },
                 handler: async (request, h) => {
 
                     await Keys.revoke(db, callerOf(request.auth.credentials).tenant_id, (request.params as { key_id: string }).key_id, settings.clock);

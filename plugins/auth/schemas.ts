@@ -41,8 +41,6 @@ export const registered = Joi.object({
     message: Joi.string().required()
 }).label('Registered');
 
-export const nothing = Joi.any().description('No content');
-
 export const message = Joi.object({ message: Joi.string().required() }).label('Message');
 
 export const session = Joi.object({

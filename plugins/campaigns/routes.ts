@@ -1,15 +1,13 @@
 import type { ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 
 import type { Db } from '../../core/db';
+import { noContent } from '../../core/schemas';
 import { callerOf } from '../../core/tenancy';
 import * as Schemas from './schemas';
 import * as Campaigns from './service';
 
 
 type Params = { campaign_id: string; client_id: string };
-
-const nothing = Joi.any().description('No content');
 
 
 export const routes = (db: Db): ServerRoute[] => [
@@ -72,7 +70,7 @@ export const routes = (db: Db): ServerRoute[] => [
             description: 'Delete a campaign that is not running (it is kept, hidden)',
             tags: ['api', 'campaigns'],
             validate: { params: Schemas.campaignId },
-            response: { status: { 204: nothing } },
+            response: { status: { 204: noContent } },
             handler: async (request, h) => {
 
                 await Campaigns.remove(db, callerOf(request.auth.credentials).tenant_id, (request.params as Params).campaign_id);

@@ -2,9 +2,9 @@ import type { Readable } from 'stream';
 
 import Boom from '@hapi/boom';
 import type { Request, RouteOptionsPayload, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 
 import type { Core } from '../../core/plugin';
+import { noContent } from '../../core/schemas';
 import { callerOf } from '../../core/tenancy';
 import * as Campaigns from '../campaigns/service';
 import * as Dnc from './dnc';
@@ -18,8 +18,6 @@ import { multipartFile } from './upload';
 
 
 type Params = { campaign_id: string; contact_id: string; phone_number: string };
-
-const nothing = Joi.any().description('No content');
 
 
 // A whole-file problem answers its own status (400, 413) with its message as the detail
@@ -96,7 +94,7 @@ export const routes = (core: Core): ServerRoute[] => {
                 description: 'Remove a contact from a campaign (status deleted); its number may be added again',
                 tags: ['api', 'contacts'],
                 validate: { params: Schemas.contactParams },
-                response: { status: { 204: nothing } },
+                response: { status: { 204: noContent } },
                 handler: async (request, h) => {
 
                     const { tenantId, campaign } = await campaignOf(request);
@@ -206,7 +204,7 @@ export const routes = (core: Core): ServerRoute[] => {
                 description: 'Take a number off the do-not-call list',
                 tags: ['api', 'dnc'],
                 validate: { params: Schemas.dncParams },
-                response: { status: { 204: nothing } },
+                response: { status: { 204: noContent } },
                 handler: async (request, h) => {
 
                     const phone = Contacts.e164((request.params as Params).phone_number, config.defaultPhoneRegion as CountryCode);

@@ -1,5 +1,7 @@
 import Joi from 'joi';
 
+import { page, pageQuery as paging } from '../../core/schemas';
+
 
 const scalar = Joi.alternatives(Joi.string().max(2000), Joi.number(), Joi.boolean(), null);
 
@@ -25,18 +27,14 @@ export const campaignParams = Joi.object({ campaign_id: Joi.string().guid().requ
 export const contactParams = Joi.object({ campaign_id: Joi.string().guid().required(), contact_id: Joi.string().guid().required() });
 
 export const listQuery = Joi.object({
-    page: Joi.number().integer().min(1).default(1),
-    page_size: Joi.number().integer().min(1).max(100).default(50),
+    ...paging,
     status: Joi.string().max(40),
     last_call_result: Joi.string().max(40)
 });
 
 export const uploadQuery = Joi.object({ skip_duplicates: Joi.boolean().default(true) });
 
-export const pageQuery = Joi.object({
-    page: Joi.number().integer().min(1).default(1),
-    page_size: Joi.number().integer().min(1).max(100).default(50)
-});
+export const pageQuery = Joi.object(paging);
 
 export const dncInput = Joi.object({
     phone_number: Joi.string().trim().min(1).max(64).required(),
@@ -66,13 +64,6 @@ export const lead = Joi.object({
     created_at: Joi.date().required(),
     updated_at: Joi.date().required()
 }).label('Contact');
-
-const page = (items: Joi.Schema, label: string) => Joi.object({
-    items: Joi.array().items(items).required(),
-    page: Joi.number().integer().required(),
-    page_size: Joi.number().integer().required(),
-    total: Joi.number().integer().required()
-}).label(label);
 
 export const leadPage = page(lead, 'ContactPage');
 

@@ -126,3 +126,21 @@ export const dropTestData = async (config: Config) => {
         redis.disconnect();
     }
 };
+
+
+export const waitFor = async <T>(probe: () => T | Promise<T>, ms = 5000): Promise<T> => {
+
+    const until = Date.now() + ms;
+    for (;;) {
+        const value = await probe();
+        if (value) {
+            return value;
+        }
+
+        if (Date.now() > until) {
+            throw new Error('Timed out waiting');
+        }
+
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+};
