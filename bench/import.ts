@@ -1,3 +1,4 @@
+import ChildProcess from 'child_process';
 import Crypto from 'crypto';
 import Fs from 'fs';
 import Os from 'os';
@@ -10,46 +11,19 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import Pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import Pino from 'pino';
+import { connectionString, createDb } from '../core/db';
+import type { ImportResult } from '../plugins/contacts/import';
+import { dropTestData, testConfig, waitFor } from '../test/lib/harness';
+import { linkToken, messagesTo } from '../test/lib/mail';
+import { closedPort } from '../test/lib/proxy';
 
-import { connectionString, createDb, dropDatabase, ensureDatabase } from '../core/db';
-import { importContacts } from '../plugins/contacts/import';
 
-
-// npx tsx bench/import.ts [rows]: the contact import against its raw baseline (fast-csv,
-// libphonenumber-js and COPY into a table indexed like leads, without staging, dedupe or time
-// zones) on one generated file, in one run. Prints one JSON object.
+// npx tsx bench/import.ts [rows]: a CSV upload over HTTP to a running server, against the raw
+// baseline (fast-csv, libphonenumber-js and COPY into a table indexed like leads, without staging,
+// dedupe or time zones) on one generated file, in one run. Also the import pipeline called in
+// process, without HTTP. Prints one JSON object; ratio is the upload's rate over the raw one.
 
 const rows = Number(process.argv[2] ?? 100_000);
-const baseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres';
-
-
-const schema = `
-    CREATE TABLE leads (
-        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        tenant_id uuid NOT NULL,
-        campaign_id uuid NOT NULL,
-        phone_number text NOT NULL,
-        first_name text, last_name text, email text,
-        country text, timezones text[] NOT NULL DEFAULT '{}',
-        custom_fields jsonb NOT NULL DEFAULT '{}',
-        priority integer NOT NULL DEFAULT 5,
-        is_high_value boolean NOT NULL DEFAULT false,
-        tags text[] NOT NULL DEFAULT '{}',
-        status text NOT NULL DEFAULT 'pending',
-        last_call_result text, last_called_at timestamptz,
-        call_attempts integer NOT NULL DEFAULT 0,
-        created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE UNIQUE INDEX leads_campaign_phone_active ON leads (campaign_id, phone_number) WHERE status <> 'deleted';
-    CREATE INDEX leads_campaign_status ON leads (campaign_id, status);
-    CREATE TABLE dnc_numbers (
-        tenant_id uuid NOT NULL, phone_number text NOT NULL, reason text, created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (tenant_id, phone_number)
-    );
-    CREATE TABLE raw_leads (LIKE leads INCLUDING DEFAULTS, PRIMARY KEY (id));
-    CREATE INDEX raw_leads_campaign_phone ON raw_leads (campaign_id, phone_number);
-    CREATE INDEX raw_leads_campaign_status ON raw_leads (campaign_id, status);
-`;
 
 
 // A fixed pseudo-random sequence, so every run reads the same file
@@ -181,6 +155,59 @@ const timed = async <T>(run: () => Promise<T>) => {
 };
 
 
+// The upload as a browser sends it: multipart/form-data, streamed from disk with no length known
+
+const upload = async (uri: string, file: string, headers: Record<string, string>) => {
+
+    const boundary = `----talky-bench-${Crypto.randomBytes(8).toString('hex')}`;
+    const body = async function* () {
+
+        yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="contacts.csv"\r\nContent-Type: text/csv\r\n\r\n`);
+        yield* Fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+        yield Buffer.from(`\r\n--${boundary}--\r\n`);
+    };
+
+    const res = await fetch(uri, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body: Readable.toWeb(Readable.from(body())) as ReadableStream,
+        duplex: 'half'
+    } as RequestInit);
+
+    const result = await res.json() as ImportResult;
+    if (res.status !== 200) {
+        throw new Error(`upload answered ${res.status}: ${JSON.stringify(result)}`);
+    }
+
+    return result;
+};
+
+
+// The server runs as its own process, as it would in production; the kernel keeps its peak RSS
+
+const peakRssMb = (pid: number) => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(Fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+
+
+const startTalky = async (env: Record<string, string>) => {
+
+    const child = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', Path.join(__dirname, '..', 'bin', 'talky.ts')], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'inherit']
+    });
+
+    const uri = `http://127.0.0.1:${env.PORT}`;
+    await waitFor(async () => (await fetch(`${uri}/api/v1/health`).catch(() => null))?.status === 200, 60_000);
+    return { child, uri };
+};
+
+
+const api = async (uri: string, path: string, payload: object, headers: Record<string, string> = {}) => {
+
+    const res = await fetch(`${uri}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(payload) });
+    return await res.json() as Record<string, any>;
+};
+
+
 const main = async () => {
 
     const folder = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'talky-bench-'));
@@ -189,46 +216,64 @@ const main = async () => {
     await generate(warmup, 5000);
     await generate(file, rows);
 
-    const target = new URL(baseUrl);
-    target.pathname = `/talky_bench_${process.pid}_${Crypto.randomBytes(4).toString('hex')}`;
-    const url = connectionString(target.toString());
-    await ensureDatabase(url);
+    const config = testConfig();
+    const url = connectionString(config.databaseUrl);
+    const { child, uri } = await startTalky({
+        PORT: String(await closedPort()),
+        HOST: '127.0.0.1',
+        DATABASE_URL: config.databaseUrl,
+        REDIS_PREFIX: config.redisPrefix,
+        JWT_SECRET: config.jwtSecret!,
+        MAIL_DIR: config.mailDir,
+        LOG_LEVEL: 'warn',
+        IMPORT_MAX_ROWS: String(rows * 2),
+        IMPORT_MAX_BYTES: String(4 * 1024 * 1024 * 1024)
+    });
+
     const db = createDb(url, 2, Pino({ level: 'silent' }));
-
     try {
-        await db.raw(schema);
-        const tenantId = Crypto.randomUUID();
-        const options = { tenantId, maxRows: rows * 2, maxBytes: 4 * 1024 * 1024 * 1024 };
+        await db.raw(`
+            CREATE TABLE raw_leads (LIKE leads INCLUDING DEFAULTS, PRIMARY KEY (id));
+            CREATE INDEX raw_leads_campaign_phone ON raw_leads (campaign_id, phone_number);
+            CREATE INDEX raw_leads_campaign_status ON raw_leads (campaign_id, status);
+        `);
 
-        await rawLoad(url, warmup, tenantId, Crypto.randomUUID());
-        await importContacts(db, Fs.createReadStream(warmup), { ...options, campaignId: Crypto.randomUUID() });
+        // Signed in the way a person is: register, open the mailed link
+
+        const email = 'bench@example.com';
+        const tenantId = (await api(uri, '/api/v1/auth/register', { email, business_name: 'Bench', plan_id: 'enterprise' })).id as string;
+        const token = linkToken((await waitFor(() => messagesTo(config.mailDir, email)[0]))!);
+        const headers = { authorization: `Bearer ${(await api(uri, '/api/v1/auth/verify', { token })).access_token}` };
+        const campaign = async () => (await api(uri, '/api/v1/campaigns', { name: 'Bench' }, headers)).id as string;
+
+        await rawLoad(url, warmup, tenantId, await campaign());
+        await upload(`${uri}/api/v1/contacts/campaigns/${await campaign()}/upload`, warmup, headers);
         await db.raw('TRUNCATE leads, raw_leads; CHECKPOINT');
 
-        const { seconds: raw } = await timed(() => rawLoad(url, file, tenantId, Crypto.randomUUID()));
+        const rawCampaign = await campaign();
+        const { seconds: raw } = await timed(() => rawLoad(url, file, tenantId, rawCampaign));
         await db.raw('CHECKPOINT');
 
-        let peak = process.memoryUsage().rss;
-        const sampler = setInterval(() => {
+        const target = `${uri}/api/v1/contacts/campaigns/${await campaign()}/upload`;
+        const { seconds: http, value: result } = await timed(() => upload(target, file, headers));
 
-            peak = Math.max(peak, process.memoryUsage().rss);
-        }, 10);
-
-        const { seconds, value: result } = await timed(() => importContacts(db, Fs.createReadStream(file), { ...options, campaignId: Crypto.randomUUID() }));
-        clearInterval(sampler);
         const { errors, ...counts } = result;
         const rate = (time: number) => Math.round(rows / time);
 
         process.stdout.write(JSON.stringify({
             rows,
+            file_mb: Number((Fs.statSync(file).size / 1024 / 1024).toFixed(1)),
             raw: { seconds: Number(raw.toFixed(3)), rows_per_second: rate(raw) },
-            pipeline: { seconds: Number(seconds.toFixed(3)), rows_per_second: rate(seconds), peak_rss_mb: Math.round(peak / 1024 / 1024) },
-            ratio: Number((raw / seconds).toFixed(3)),
+            http_upload: { seconds: Number(http.toFixed(3)), rows_per_second: rate(http), server_peak_rss_mb: peakRssMb(child.pid!) },
+            ratio: Number((raw / http).toFixed(3)),
             result: { ...counts, errors_listed: errors.length }
         }) + '\n');
     }
     finally {
         await db.destroy();
-        await dropDatabase(url);
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+        await dropTestData(config);
         Fs.rmSync(folder, { recursive: true, force: true });
     }
 };

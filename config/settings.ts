@@ -53,7 +53,7 @@ export const settings = {
     smtpUrl: setting<string>('SMTP_URL', Joi.string().uri({ scheme: ['smtp', 'smtps'] }).default('smtp://127.0.0.1:587'), 'Mail server of the `smtp` mailer, e.g. `smtps://user:pass@smtp.example.com:465`.'),
     defaultPhoneRegion: setting<string>('DEFAULT_PHONE_REGION', Joi.string().uppercase().pattern(/^[A-Z]{2}$/).message('{{#label}} must be a two-letter country code').default('US'), 'Country assumed for phone numbers written without a country code, unless the campaign names its own.'),
     importMaxBytes: setting<number>('IMPORT_MAX_BYTES', Joi.number().integer().min(1024).default(200 * 1024 * 1024), 'Largest contact file accepted, in bytes; a larger upload answers 413 and imports nothing.'),
-    importMaxRows: setting<number>('IMPORT_MAX_ROWS', Joi.number().integer().min(1).default(1_000_000), 'Most data rows in one contact file; a longer file answers 400 and imports nothing.'),
+    importMaxRows: setting<number>('IMPORT_MAX_ROWS', Joi.number().integer().min(1).default(1_000_000), 'Most data rows in one contact file; a longer file answers 413 and imports nothing.'),
     importMaxErrors: setting<number>('IMPORT_MAX_ERRORS', Joi.number().integer().min(0).default(100), 'Most row errors listed in an import\'s answer; the counts stay exact beyond it.'),
     telephonyProvider: setting<string>('TELEPHONY_PROVIDER', slot.default('simulator'), 'Telephony slot: `simulator` (a local Vonage stand-in) or `vonage`.'),
     storageBackend: setting<string>('STORAGE_BACKEND', slot.default('local'), 'Storage slot for recordings: `local` (a folder) or `s3`.'),
