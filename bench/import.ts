@@ -190,7 +190,10 @@ const peakRssMb = (pid: number) => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(Fs
 
 const startTalky = async (env: Record<string, string>) => {
 
-    const child = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', Path.join(__dirname, '..', 'bin', 'talky.ts')], {
+    // The built server, as `npm start` and the Docker image run it
+
+    ChildProcess.execFileSync('npm', ['run', '--silent', 'build'], { cwd: Path.join(__dirname, '..'), stdio: 'inherit' });
+    const child = ChildProcess.spawn(process.execPath, [Path.join(__dirname, '..', 'dist', 'bin', 'talky.js')], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'ignore', 'inherit']
     });

@@ -60,7 +60,22 @@ export const settings = {
     mailTransport: setting<string>('MAIL_TRANSPORT', slot.default('file'), 'Mailer slot: `file` (one .eml per message in `MAIL_DIR`) or `smtp`.'),
     sttProvider: setting<string>('STT_PROVIDER', slot.default('offline'), 'Speech-to-text slot: `deepgram` or `offline`.'),
     llmProvider: setting<string>('LLM_PROVIDER', slot.default('offline'), 'LLM slot: `openai` (any OpenAI-compatible endpoint) or `offline`.'),
-    ttsProvider: setting<string>('TTS_PROVIDER', slot.default('offline'), 'Text-to-speech slot: `cartesia`, `elevenlabs` or `offline`.')
+    ttsProvider: setting<string>('TTS_PROVIDER', slot.default('offline'), 'Text-to-speech slot: `cartesia`, `elevenlabs` or `offline`.'),
+    telephonyMaxCps: setting<number>('TELEPHONY_MAX_CPS', Joi.number().positive().max(10000).default(3), 'New calls per second the dialer asks of the telephony provider, across every worker (Vonage allows 3 per account unless raised).'),
+    dialerConcurrency: setting<number>('DIALER_CONCURRENCY', Joi.number().integer().min(1).max(10000).default(200), 'Dial jobs one worker process holds at once per queue (waiting for a slot or dialling); above the largest campaign\'s `max_concurrent_calls`.'),
+    dialerSlotLeaseSeconds: setting<number>('DIALER_SLOT_LEASE_SECONDS', Joi.number().integer().min(10).default(300), 'How long a concurrency slot stays taken without news of its call; a dead worker\'s slots come back after it, and live calls renew theirs.'),
+    dialerReconcileSeconds: setting<number>('DIALER_RECONCILE_SECONDS', Joi.number().integer().min(1).default(30), 'How often the reconciler re-enqueues jobs Redis lost and settles calls stuck without a final event.'),
+    dialerStuckCallMinutes: setting<number>('DIALER_STUCK_CALL_MINUTES', Joi.number().integer().min(1).default(180), 'A call with no event for this long is asked about at the provider, and settled as failed if it cannot say.'),
+    vonageApplicationId: setting<string | undefined>('VONAGE_APPLICATION_ID', Joi.string().trim().when('telephonyProvider', { is: 'vonage', then: Joi.required() }), 'Vonage application id (required with `TELEPHONY_PROVIDER=vonage`).'),
+    vonagePrivateKey: setting<string | undefined>('VONAGE_PRIVATE_KEY', Joi.string().when('telephonyProvider', { is: 'vonage', then: Joi.required() }), 'The application\'s private key: the PEM text itself or the path of a file holding it (required with `TELEPHONY_PROVIDER=vonage`).'),
+    vonageSignatureSecret: setting<string | undefined>('VONAGE_SIGNATURE_SECRET', Joi.string().min(16).when('nodeEnv', { is: 'production', then: Joi.required() }), 'Account signature secret: webhooks without a valid signature over their body answer 401. Required in production; unset, webhooks are not checked.'),
+    vonageFromNumber: setting<string | undefined>('VONAGE_FROM_NUMBER', Joi.string().trim().pattern(/^\+?[1-9]\d{6,14}$/).message('{{#label}} must be a phone number in E.164').when('telephonyProvider', { is: 'vonage', then: Joi.required() }), 'Caller id of outbound calls: a number of your Vonage account that can take do-not-call requests.'),
+    vonageApiHost: setting<string>('VONAGE_API_HOST', Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.nexmo.com'), 'Base address of the Vonage Voice API.'),
+    simulatorSeed: setting<number>('SIMULATOR_SEED', Joi.number().integer().min(0).default(1), 'Seed of the simulator\'s random draws, so a rehearsal can be repeated.'),
+    simulatorTimeScale: setting<number>('SIMULATOR_TIME_SCALE', Joi.number().positive().max(100).default(1), 'Speed of the simulator\'s clock: 1 is real time, 0.01 a hundred times faster (ring and talk times shrink, its calls-per-second limit grows).'),
+    simulatorOutcomes: setting<string>('SIMULATOR_OUTCOMES', Joi.string().pattern(/^\s*[a-z_]+:\s*(\d+(\.\d*)?|\.\d+)\s*(,\s*[a-z_]+:\s*(\d+(\.\d*)?|\.\d+)\s*)*$/).message('{{#label}} must be a list such as answered:0.6,busy:0.1,no_answer:0.2').default('answered:0.6,busy:0.1,no_answer:0.2,voicemail:0.05,failed:0.03,rejected:0.02'), 'How the simulator\'s calls end, as weights: `answered`, `busy`, `no_answer`, `voicemail`, `failed`, `rejected`.'),
+    simulatorVoice: setting<boolean>('SIMULATOR_VOICE', flag.default(false), 'Whether the simulator opens the voice socket for answered calls and streams audio into it, as Vonage does.'),
+    storageDir: setting<string>('STORAGE_DIR', Joi.string().default('data/storage'), 'Folder of the `local` storage backend (call recordings).')
 } as const;
 
 

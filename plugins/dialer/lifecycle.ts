@@ -1,0 +1,39 @@
+import type { CallEvent, RecordingEvent } from './telephony';
+
+
+// What the dialer exposes (server.plugins.dialer) to the plugins that receive a provider's
+// webhooks: they parse and verify the provider's wire format, and hand the dialer plain facts.
+
+export interface AnswerRequest {
+    callId?: string;
+    attempt?: number;
+    providerCallId: string;
+    conversationId?: string;
+}
+
+export interface AnswerPlan {
+    callId: string;
+    record: boolean;                             // put a record action before the voice socket
+}
+
+export interface CallLifecycle {
+
+    // The call being answered, or null when it is not one of ours (or no longer current)
+
+    answer(request: AnswerRequest): Promise<AnswerPlan | null>;
+
+    // One provider event: applied once, in one transaction, whatever the order or repetition
+
+    handleEvent(event: CallEvent): Promise<void>;
+
+    // A finished recording: fetched from the provider into the storage slot
+
+    handleRecording(event: RecordingEvent): Promise<void>;
+}
+
+
+declare module '@hapi/hapi' {
+    interface PluginProperties {
+        dialer: CallLifecycle;
+    }
+}
