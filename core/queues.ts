@@ -99,7 +99,11 @@ export class Queues {
             throw new Error(`Queue ${name} already has a handler`);
         }
 
-        this.workers.push({ name, handler, options });
+        const worker = { name, handler, options };
+        this.workers.push(worker);
+        if (!this.stopped) {
+            this.startWorker(worker);                       // a queue found at run time, such as a new tenant's
+        }
     }
 
     get handled() {

@@ -34,6 +34,8 @@ export interface CallLifecycle {
 
 declare module '@hapi/hapi' {
     interface PluginProperties {
-        dialer: CallLifecycle;
+        dialer: CallLifecycle & {
+            worker?: { reconcile(): Promise<unknown> };    // where the role runs workers
+        };
     }
 }

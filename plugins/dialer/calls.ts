@@ -1,0 +1,84 @@
+import type { Core } from '../../core/plugin';
+import type { Storage } from '../storage/backend';
+import type { DialContext } from './dial';
+import { applyEvent } from './events';
+import type { AnswerRequest, CallLifecycle } from './lifecycle';
+import { liveCallStatuses } from './outcomes';
+import type { CallEvent, RecordingEvent } from './telephony';
+
+
+// The dialer's side of a provider's webhooks (see lifecycle.ts)
+
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+
+const findCall = (core: Core, ids: { callId?: string; providerCallId?: string; conversationId?: string }) => {
+
+    const query = core.db('calls as c').join('campaigns as m', 'm.id', 'c.campaign_id');
+    if (ids.callId && uuid.test(ids.callId)) {
+        return query.where('c.id', ids.callId);
+    }
+
+    if (ids.providerCallId) {
+        return query.where('c.provider_call_id', ids.providerCallId);
+    }
+
+    return query.where('c.conversation_id', ids.conversationId ?? null);
+};
+
+
+export const lifecycle = (context: DialContext, storage: () => Storage): CallLifecycle => {
+
+    const { core } = context;
+
+    return {
+        async answer(request: AnswerRequest) {
+
+            const call = await findCall(core, request).first('c.id', 'c.attempt', 'c.status', 'c.provider_call_id', 'm.calling_config');
+            if (!call || !liveCallStatuses.includes(call.status) || (request.attempt !== undefined && request.attempt !== call.attempt)) {
+                return null;
+            }
+
+            if (!call.provider_call_id) {
+                await core.db('calls').where({ id: call.id }).whereNull('provider_call_id')
+                    .update({ provider_call_id: request.providerCallId, conversation_id: request.conversationId ?? null, updated_at: core.clock.now() });
+            }
+
+            return { callId: call.id, record: call.calling_config.record === true };
+        },
+
+        async handleEvent(event: CallEvent) {
+
+            const result = await applyEvent(core.db, event, core.clock.now());
+            if (result.ended) {
+                await context.slots.release(result.ended);
+            }
+        },
+
+        async handleRecording(event: RecordingEvent) {
+
+            const call = await findCall(core, event).first('c.id', 'c.tenant_id');
+            if (!call) {
+                core.logger.warn({ recording: event.recordingId }, 'recording of an unknown call ignored');
+                return;
+            }
+
+            if (await core.db('recordings').where({ provider_recording_id: event.recordingId }).first('id')) {
+                return;                                              // a repeated webhook
+            }
+
+            const key = `recordings/${call.tenant_id}/${call.id}/${event.recordingId.replace(/[^\w-]/g, '_')}.wav`;
+            const stored = await storage().put(key, await context.telephony().fetchRecording(event.url), 'audio/wav');
+            await core.db('recordings').insert({
+                tenant_id: call.tenant_id,
+                call_id: call.id,
+                provider_recording_id: event.recordingId,
+                storage_key: stored.key,
+                size_bytes: stored.size,
+                started_at: event.startedAt ?? null,
+                ended_at: event.endedAt ?? null
+            }).onConflict('provider_recording_id').ignore();
+        }
+    };
+};

@@ -1,0 +1,253 @@
+import Crypto from 'crypto';
+
+import type { Core } from '../../core/plugin';
+import { applyEvent, completeIfDone } from './events';
+import { urgentPriority } from './enqueue';
+import type { Gate } from './gate';
+import { logDecision } from './outcomes';
+import type { Slots } from './slots';
+import { TelephonyError, type Telephony } from './telephony';
+import { decide, type CallingConfig } from './windows';
+
+
+// One queue message: the dial of one job, after the checks a dialer must make at the moment of
+// dialling. A message that is stale (its job moved on) is dropped; a job that may not be called
+// now is deferred to its next opening; one whose campaign is full waits for a slot.
+
+export interface DialMessage {
+    id: string;
+    seq: number;
+}
+
+interface DialRow {
+    id: string;
+    seq: number;
+    status: string;
+    next_attempt_at: Date | null;
+    priority: number;
+    tenant_id: string;
+    campaign_id: string;
+    lead_id: string;
+    phone_number: string;
+    timezones: string[];
+    lead_status: string;
+    campaign_status: string;
+    campaign_deleted: boolean;
+    max_concurrent_calls: number;
+    calling_config: CallingConfig & { ringing_timeout_seconds?: number; machine_detection?: boolean };
+    minutes_remaining: number;
+    tenant_limit: number;
+    on_dnc: boolean;
+}
+
+
+export interface DialContext {
+    core: Core;
+    slots: Slots;
+    gate: Gate;
+    telephony: () => Telephony;
+    provider: string;
+}
+
+
+const load = async ({ core: { db } }: DialContext, id: string): Promise<DialRow | undefined> => {
+
+    return await db('dialer_jobs as j')
+        .join('leads as l', 'l.id', 'j.lead_id')
+        .join('campaigns as c', 'c.id', 'j.campaign_id')
+        .join('tenants as t', 't.id', 'j.tenant_id')
+        .join('plans as p', 'p.id', 't.plan_id')
+        .where('j.id', id)
+        .first(
+            'j.id', 'j.seq', 'j.status', 'j.next_attempt_at', 'j.priority', 'j.tenant_id', 'j.campaign_id', 'j.lead_id',
+            'l.phone_number', 'l.timezones', 'l.status as lead_status',
+            'c.status as campaign_status', db.raw('c.deleted_at IS NOT NULL AS campaign_deleted'), 'c.max_concurrent_calls', 'c.calling_config',
+            't.minutes_remaining', 'p.max_concurrent_calls as tenant_limit',
+            db.raw('EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_number = l.phone_number) AS on_dnc')
+        );
+};
+
+
+const record = async ({ core: { db } }: DialContext, id: string, now: Date, changes: Record<string, unknown>, decision: string, reason: string | null = null) => {
+
+    await db('dialer_jobs').where({ id }).update({ ...changes, last_decision: decision, decisions: logDecision(db, now, decision, reason), updated_at: now });
+};
+
+
+export const dial = async (context: DialContext, message: DialMessage, stopping: () => boolean = () => false): Promise<string> => {
+
+    const { core: { db, clock }, slots, gate } = context;
+
+    for (;;) {
+        const row = await load(context, message.id);
+        if (!row || row.seq !== message.seq || !['pending', 'retry_scheduled'].includes(row.status) || row.next_attempt_at) {
+            return 'stale';
+        }
+
+        if (row.campaign_status !== 'running' || row.campaign_deleted) {
+            return 'campaign_not_running';                  // the job waits in Postgres; start re-enqueues it
+        }
+
+        const now = clock.now();
+        if (row.on_dnc || row.lead_status === 'dnc') {
+            await db.transaction(async (trx) => {
+
+                await trx('leads').where({ id: row.lead_id }).update({ status: 'dnc', updated_at: now });
+                await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: 'skipped' }, 'skipped', 'dnc');
+                await completeIfDone(trx, row.campaign_id, now);
+            });
+
+            return 'dnc';
+        }
+
+        if (row.minutes_remaining <= 0) {
+            await db('campaigns').where({ id: row.campaign_id, status: 'running' }).update({ status: 'paused', updated_at: now });
+            await record(context, row.id, now, {}, 'deferred', 'no_minutes');
+            return 'no_minutes';
+        }
+
+        const window = decide(now, row.calling_config, row.timezones);
+        if (!window.allowed) {
+            if (!window.next) {
+                await db.transaction(async (trx) => {
+
+                    await trx('leads').where({ id: row.lead_id }).update({ status: 'failed', updated_at: now });
+                    await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: 'failed' }, 'failed', 'no_calling_time');
+                    await completeIfDone(trx, row.campaign_id, now);
+                });
+
+                return 'no_calling_time';
+            }
+
+            await record(context, row.id, now, { next_attempt_at: window.next }, 'deferred', window.reason);
+            return 'deferred';
+        }
+
+        const holder = { campaignId: row.campaign_id, tenantId: row.tenant_id, callId: Crypto.randomUUID() };
+        const urgent = row.priority >= urgentPriority;
+        const acquired = await slots.acquire(holder, { campaign: row.max_concurrent_calls, tenant: row.tenant_limit });
+        if (acquired !== 'acquired') {
+            if (stopping()) {
+                return 'stopping';
+            }
+
+            await gate.waitForSlot(row.campaign_id, row.tenant_id, urgent);
+            continue;                                       // everything is checked again after waiting
+        }
+
+        try {
+            await gate.paced(row.tenant_id, urgent);
+            if (stopping()) {
+                await slots.release(holder);
+                return 'stopping';
+            }
+
+            const attempt = await claim(context, row, holder.callId);
+            if (attempt === null) {
+                await slots.release(holder);
+                return 'stale';
+            }
+
+            gate.freed(row.campaign_id, row.tenant_id);      // the next waiter of the campaign may find room too
+            await place(context, row, holder.callId, attempt);
+            return 'dialed';
+        }
+        catch (err) {
+            await slots.release(holder).catch(() => undefined);
+            throw err;
+        }
+    }
+};
+
+
+// The attempt is committed before the provider is asked: the job's claim (fenced by its seq),
+// the call row (at most one live per lead, by a unique index), and the lead's status
+
+const claim = async (context: DialContext, row: DialRow, callId: string) => {
+
+    const { core: { db, clock } } = context;
+    const now = clock.now();
+    try {
+        return await db.transaction(async (trx) => {
+
+            const [job] = await trx('dialer_jobs')
+                .where({ id: row.id, seq: row.seq })
+                .whereIn('status', ['pending', 'retry_scheduled'])
+                .whereNull('next_attempt_at')
+                .update({ status: 'dialing', attempt: trx.raw('attempt + 1'), last_decision: 'dialed', decisions: logDecision(trx, now, 'dialed'), updated_at: now })
+                .returning('attempt');
+
+            if (!job) {
+                return null;
+            }
+
+            await trx('calls').insert({
+                id: callId, tenant_id: row.tenant_id, campaign_id: row.campaign_id, lead_id: row.lead_id, job_id: row.id, attempt: job.attempt,
+                provider: context.provider, to_number: row.phone_number, status: 'dialing', last_event_at: now, created_at: now, updated_at: now
+            });
+
+            await trx('leads').where({ id: row.lead_id }).update({ status: 'calling', updated_at: now });
+            return job.attempt as number;
+        });
+    }
+    catch (err) {
+        if ((err as { code?: string; constraint?: string }).constraint === 'calls_one_live_per_lead') {
+            return null;                                    // the lead is on a call already
+        }
+
+        throw err;
+    }
+};
+
+
+const place = async (context: DialContext, row: DialRow, callId: string, attempt: number) => {
+
+    const { core: { db, clock, logger } } = context;
+    try {
+        const placed = await context.telephony().placeCall({
+            callId,
+            attempt,
+            to: row.phone_number,
+            ringingTimeoutSeconds: row.calling_config.ringing_timeout_seconds,
+            machineDetection: row.calling_config.machine_detection
+        });
+
+        await db('calls').where({ id: callId }).whereNull('provider_call_id').update({ provider_call_id: placed.providerCallId, conversation_id: placed.conversationId ?? null, updated_at: clock.now() });
+    }
+    catch (err) {
+        if (!(err instanceof TelephonyError)) {
+            // It may or may not have been placed: its webhooks will tell, or the reconciler will
+
+            logger.warn({ err, call: callId }, 'placing a call failed without an answer from the provider');
+            return;
+        }
+
+        // Refused: the call ends here, through the same path as a provider's event
+
+        const outcome = err.retryable ? 'not_placed' : 'invalid';
+        await settle(context, callId, outcome, err.message);
+    }
+};
+
+
+// Ends a call that no provider event will end (refused, never placed, or lost)
+
+export const settle = async (context: DialContext, callId: string, outcome: 'not_placed' | 'invalid' | 'failed', reason: string) => {
+
+    const { core: { clock } } = context;
+    const now = clock.now();
+    const status = outcome === 'failed' ? 'failed' : (outcome === 'invalid' ? 'rejected' : 'cancelled');
+    const result = await applyEvent(context.core.db, {
+        callId,
+        providerCallId: `talky:${callId}`,
+        status,
+        timestamp: now,
+        raw: { source: 'talky', outcome, reason }
+    }, now, outcome);
+
+    if (result.ended) {
+        await context.slots.release(result.ended);
+    }
+
+    return result;
+};

@@ -1,0 +1,141 @@
+import type { Core } from '../../core/plugin';
+import { settle, type DialContext } from './dial';
+import { applyEvent } from './events';
+import { enqueue, missing, type Enqueueable } from './enqueue';
+import { liveCallStatuses } from './outcomes';
+
+
+// Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
+// truth: jobs whose time has come go onto the queues, messages Redis lost are sent again, slots
+// of live calls are renewed (or rebuilt), and calls that never heard their end are settled.
+
+
+// How long a job may sit without its message before the reconciler sends it again, and how long
+// a call may wait for the provider's first word about it
+
+const enqueueGraceMs = 15_000;
+
+export const unplacedAfterMs = 120_000;
+
+const page = 2000;
+
+
+// Jobs deferred or awaiting a retry whose time has come: each is taken by one worker (skip locked)
+
+export const promoteDue = async (core: Core) => {
+
+    const { db, clock } = core;
+    let total = 0;
+    for (;;) {
+        const { rows } = await db.raw<{ rows: Enqueueable[] }>(`
+            WITH due AS (
+                SELECT j.id FROM dialer_jobs j JOIN campaigns c ON c.id = j.campaign_id
+                WHERE j.next_attempt_at <= ? AND j.status IN ('pending', 'retry_scheduled') AND c.status = 'running'
+                ORDER BY j.next_attempt_at LIMIT ${page}
+                FOR UPDATE OF j SKIP LOCKED
+            )
+            UPDATE dialer_jobs j SET status = 'pending', next_attempt_at = NULL, seq = j.seq + 1, updated_at = ?
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.seq, j.tenant_id, j.priority`, [clock.now(), clock.now()]);
+
+        if (!rows.length) {
+            return total;
+        }
+
+        await enqueue(core.queues, core.redis, core.config.redisPrefix, rows);
+        total += rows.length;
+    }
+};
+
+
+// Waiting jobs of running campaigns whose message Redis no longer holds (a restart, a flush)
+
+export const requeueLost = async (core: Core) => {
+
+    const { db, clock } = core;
+    const before = new Date(clock.now().getTime() - enqueueGraceMs);
+    let after = '00000000-0000-0000-0000-000000000000';
+    let total = 0;
+    for (;;) {
+        const jobs: Enqueueable[] = await db('dialer_jobs as j')
+            .join('campaigns as c', 'c.id', 'j.campaign_id')
+            .where('c.status', 'running').where('j.status', 'pending').whereNull('j.next_attempt_at')
+            .where('j.updated_at', '<', before).where('j.id', '>', after)
+            .orderBy('j.id').limit(page)
+            .select('j.id', 'j.seq', 'j.tenant_id', 'j.priority');
+
+        if (!jobs.length) {
+            return total;
+        }
+
+        after = jobs.at(-1)!.id;
+        const lost = await missing(core.redis, jobs);
+        if (lost.length) {
+            const { rows } = await db.raw<{ rows: Enqueueable[] }>(`
+                UPDATE dialer_jobs SET seq = seq + 1, updated_at = ?
+                WHERE id = ANY(?::uuid[]) AND status = 'pending' AND next_attempt_at IS NULL
+                RETURNING id, seq, tenant_id, priority`, [clock.now(), lost.map((job) => job.id)]);
+
+            await enqueue(core.queues, core.redis, core.config.redisPrefix, rows);
+            total += rows.length;
+        }
+    }
+};
+
+
+// Live calls keep their slots: leases renewed, or put back after Redis lost them
+
+export const renewSlots = async (context: DialContext) => {
+
+    const groups: Array<{ campaign_id: string; tenant_id: string; ids: string[] }> = await context.core.db('calls')
+        .whereIn('status', liveCallStatuses)
+        .groupBy('campaign_id', 'tenant_id')
+        .select('campaign_id', 'tenant_id', context.core.db.raw('array_agg(id) AS ids'));
+
+    for (const group of groups) {
+        await context.slots.renew(group.campaign_id, group.tenant_id, group.ids);
+    }
+};
+
+
+// Calls without an end: never placed (no word from the provider), or silent for too long
+
+export const settleStuck = async (context: DialContext, stuckMs: number) => {
+
+    const { core: { db, clock } } = context;
+    const now = clock.now().getTime();
+    const unplaced: Array<{ id: string }> = await db('calls').where({ status: 'dialing' }).whereNull('provider_call_id')
+        .where('created_at', '<', new Date(now - unplacedAfterMs)).select('id');
+
+    for (const { id } of unplaced) {
+        await settle(context, id, 'not_placed', 'no word from the provider');
+    }
+
+    const silent: Array<{ id: string; provider_call_id: string | null }> = await db('calls').whereIn('status', liveCallStatuses).whereNotNull('provider_call_id')
+        .where('last_event_at', '<', new Date(now - stuckMs)).select('id', 'provider_call_id');
+
+    for (const call of silent) {
+        const known = await context.telephony().lookup?.(call.provider_call_id!).catch(() => null);
+        if (known && ['completed', 'busy', 'timeout', 'unanswered', 'failed', 'rejected', 'cancelled'].includes(known.status)) {
+            const result = await applyEvent(db, { ...known, callId: call.id }, clock.now());
+            if (result.ended) {
+                await context.slots.release(result.ended);
+                continue;
+            }
+        }
+
+        await settle(context, call.id, 'failed', 'no final event from the provider');
+    }
+
+    return unplaced.length + silent.length;
+};
+
+
+export const reconcile = async (context: DialContext, stuckMs: number) => {
+
+    await renewSlots(context);
+    const promoted = await promoteDue(context.core);
+    const requeued = await requeueLost(context.core);
+    const settled = await settleStuck(context, stuckMs);
+    return { promoted, requeued, settled };
+};

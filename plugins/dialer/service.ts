@@ -1,0 +1,174 @@
+import Boom from '@hapi/boom';
+
+import type { Core } from '../../core/plugin';
+import { scoped } from '../../core/tenancy';
+import { enqueue, type Enqueueable } from './enqueue';
+import { jobStatuses, openJobStatuses } from './outcomes';
+
+
+// Starting, pausing and stopping a campaign, and what its jobs and calls add up to
+
+
+const lockCampaign = async (trx: Core['db'], tenantId: string, campaignId: string) => {
+
+    const campaign = await scoped(trx, tenantId)('campaigns').whereNull('deleted_at').where({ id: campaignId }).forUpdate().first('id', 'status');
+    if (!campaign) {
+        throw Boom.notFound('Campaign not found');
+    }
+
+    return campaign as { id: string; status: string };
+};
+
+
+// Every pending lead gets its job (a stopped campaign's cancelled jobs come back), priority by the
+// reference's rule: the override or the lead's own or 5, +2 for high value, +1 for an urgent or
+// appointment tag, at most 10. Jobs already waiting (a paused campaign's) go back on the queues.
+
+const createJobs = `
+    INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, priority, created_at, updated_at)
+    SELECT l.tenant_id, l.campaign_id, l.id,
+           LEAST(10, COALESCE(?::integer, l.priority, 5) + CASE WHEN l.is_high_value THEN 2 ELSE 0 END + CASE WHEN l.tags && ARRAY['urgent', 'appointment'] THEN 1 ELSE 0 END),
+           ?, ?
+    FROM leads l
+    WHERE l.campaign_id = ? AND l.status = 'pending'
+    ON CONFLICT (campaign_id, lead_id) DO UPDATE
+        SET status = 'pending', seq = dialer_jobs.seq + 1, priority = EXCLUDED.priority, next_attempt_at = NULL, updated_at = EXCLUDED.updated_at
+        WHERE dialer_jobs.status = 'cancelled'
+    RETURNING id, seq, tenant_id, priority`;
+
+
+export const start = async (core: Core, tenantId: string, campaignId: string, priorityOverride?: number) => {
+
+    const { db, clock } = core;
+    const now = clock.now();
+    const jobs = await db.transaction(async (trx) => {
+
+        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        if (campaign.status === 'running') {
+            throw Boom.conflict('Campaign is already running');
+        }
+
+        const tenant = await trx('tenants').where({ id: tenantId }).first('minutes_remaining');
+        if (tenant.minutes_remaining <= 0) {
+            throw Boom.paymentRequired('No calling minutes left on your plan');
+        }
+
+        const { rows: waiting } = await trx.raw<{ rows: Enqueueable[] }>(`UPDATE dialer_jobs SET seq = seq + 1, updated_at = ? WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at IS NULL RETURNING id, seq, tenant_id, priority`, [now, campaignId]);
+        const { rows: created } = await trx.raw<{ rows: Enqueueable[] }>(createJobs, [priorityOverride ?? null, now, now, campaignId]);
+        if (!waiting.length && !created.length) {
+            const open = await trx('dialer_jobs').where({ campaign_id: campaignId }).whereIn('status', openJobStatuses).first('id');
+            if (!open) {
+                throw Boom.conflict('The campaign has no pending leads to call');
+            }
+        }
+
+        await trx('campaigns').where({ id: campaignId }).update({ status: 'running', updated_at: now });
+        return [...waiting, ...created];
+    });
+
+    // After the commit, so a worker never takes a message for a row it cannot see. Redis being
+    // away loses nothing: the reconciler enqueues what it does not hold.
+
+    try {
+        await enqueue(core.queues, core.redis, core.config.redisPrefix, jobs);
+    }
+    catch (err) {
+        core.logger.warn({ err, campaign: campaignId }, 'jobs not enqueued; the reconciler will');
+    }
+
+    return { campaign_id: campaignId, status: 'running', jobs_queued: jobs.length, message: `Campaign started with ${jobs.length} jobs queued` };
+};
+
+
+export const pause = async (core: Core, tenantId: string, campaignId: string) => {
+
+    return await core.db.transaction(async (trx) => {
+
+        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        if (campaign.status !== 'running') {
+            throw Boom.conflict(`Only a running campaign can be paused; this one is ${campaign.status}`);
+        }
+
+        await trx('campaigns').where({ id: campaignId }).update({ status: 'paused', updated_at: core.clock.now() });
+        return { campaign_id: campaignId, status: 'paused', message: 'Campaign paused; calls in progress finish' };
+    });
+};
+
+
+export const stop = async (core: Core, tenantId: string, campaignId: string) => {
+
+    const now = core.clock.now();
+    return await core.db.transaction(async (trx) => {
+
+        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        if (campaign.status !== 'running' && campaign.status !== 'paused') {
+            throw Boom.conflict(`Only a running or paused campaign can be stopped; this one is ${campaign.status}`);
+        }
+
+        const cancelled = await trx('dialer_jobs').where({ campaign_id: campaignId }).whereIn('status', ['pending', 'retry_scheduled'])
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', updated_at: now });
+
+        await trx('campaigns').where({ id: campaignId }).update({ status: 'stopped', updated_at: now });
+        return { campaign_id: campaignId, status: 'stopped', jobs_cancelled: cancelled, message: `Campaign stopped; ${cancelled} jobs cancelled` };
+    });
+};
+
+
+const campaignOf = async (core: Core, tenantId: string, campaignId: string) => {
+
+    const campaign = await scoped(core.db, tenantId)('campaigns').whereNull('deleted_at').where({ id: campaignId }).first('id', 'status', 'total_leads');
+    if (!campaign) {
+        throw Boom.notFound('Campaign not found');
+    }
+
+    return campaign as { id: string; status: string; total_leads: number };
+};
+
+
+const jobColumns = [
+    'j.id', 'j.lead_id', 'l.phone_number', 'j.status', 'j.priority', 'j.attempt', 'j.next_attempt_at', 'j.last_outcome',
+    'j.last_decision', 'j.decisions', 'j.created_at', 'j.updated_at'
+];
+
+
+export const jobs = async (core: Core, tenantId: string, campaignId: string, query: { page: number; page_size: number; status?: string }) => {
+
+    await campaignOf(core, tenantId, campaignId);
+    const filtered = core.db('dialer_jobs as j').where('j.campaign_id', campaignId).modify((q) => query.status && q.where('j.status', query.status));
+    const [{ total }] = await filtered.clone().count({ total: '*' });
+    const items = await filtered.clone()
+        .join('leads as l', 'l.id', 'j.lead_id')
+        .orderBy([{ column: 'j.priority', order: 'desc' }, { column: 'j.created_at' }, { column: 'j.id' }])
+        .limit(query.page_size).offset((query.page - 1) * query.page_size)
+        .select(jobColumns);
+
+    return { items, page: query.page, page_size: query.page_size, total: Number(total) };
+};
+
+
+const countBy = async (query: Promise<Array<{ key: string | null; count: string }>>) => {
+
+    return Object.fromEntries((await query).filter((row) => row.key !== null).map((row) => [row.key, Number(row.count)]));
+};
+
+
+// Counted from the rows themselves at the moment of asking, so they always agree with them
+
+export const stats = async (core: Core, tenantId: string, campaignId: string) => {
+
+    const { db } = core;
+    const campaign = await campaignOf(core, tenantId, campaignId);
+    const [jobCounts, outcomeCounts] = await Promise.all([
+        countBy(db('dialer_jobs').where({ campaign_id: campaignId }).groupBy('status').select('status as key').count('* as count')),
+        countBy(db('calls').where({ campaign_id: campaignId }).groupBy('outcome').select('outcome as key').count('* as count'))
+    ]);
+
+    return {
+        campaign_id: campaignId,
+        campaign_status: campaign.status,
+        total_leads: campaign.total_leads,
+        job_status_counts: Object.fromEntries(jobStatuses.map((status) => [status, jobCounts[status] ?? 0])),
+        call_outcome_counts: outcomeCounts,
+        goals_achieved: outcomeCounts.goal_achieved ?? 0
+    };
+};
