@@ -35,7 +35,11 @@ export const callingConfig = Joi.object({
     time_window_end: hhmm,
     timezone,
     days: Joi.array().items(Joi.string().lowercase().valid(...days)).unique().min(1),
-    enforce_local_hours: Joi.boolean()
+    enforce_local_hours: Joi.boolean(),
+    retry_backoff: Joi.number().min(1).max(10),
+    ringing_timeout_seconds: Joi.number().integer().min(15).max(120),
+    machine_detection: Joi.boolean(),
+    record: Joi.boolean()
 }).custom((value, helpers) => {
 
     if (value.time_window_start && value.time_window_end && value.time_window_start >= value.time_window_end) {
