@@ -27,7 +27,7 @@ export const connectNcco = (urls: ReturnType<typeof webhookUrls>, plan: AnswerPl
     const connect = {
         action: 'connect',
         eventUrl: [urls.event({ callId: plan.callId, attempt: call.attempt })],
-        ...(call.from ? { from: call.from } : {}),
+        ...(call.from ? { from: call.from.replace(/^\+/, '') } : {}),                  // Vonage writes numbers without the +
         endpoint: [{
             type: 'websocket',
             uri: urls.voiceSocket(call.uuid),

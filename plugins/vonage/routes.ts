@@ -14,9 +14,10 @@ type Ref = { call_id?: string; attempt?: number };
 type Answer = { uuid: string; from?: string; conversation_uuid?: string };
 
 
-// The body is read raw, so that its signature can be checked over the exact bytes sent
+// The body is read raw (only a content encoding undone), so that its signature can be checked
+// over the exact bytes sent; the JSON is parsed once it holds
 
-const raw: RouteOptionsPayload = { parse: false, output: 'data', maxBytes: 64 * 1024 };
+const raw: RouteOptionsPayload = { parse: 'gunzip', output: 'data', maxBytes: 64 * 1024 };
 
 
 // Runs after the body is read and before validation: a request without Vonage's signature is
