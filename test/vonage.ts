@@ -7,9 +7,7 @@ import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 import type { Server } from '@hapi/hapi';
 
-import type { TalkyPlugin } from '../core/plugin';
-import type { AnswerRequest } from '../plugins/dialer/lifecycle';
-import { callStatuses, TelephonyError, type CallEvent, type RecordingEvent } from '../plugins/dialer/telephony';
+import { callStatuses, TelephonyError } from '../plugins/dialer/telephony';
 import { readPrivateKey } from '../plugins/vonage';
 import { parseCallRecord } from '../plugins/vonage/events';
 import { connectNcco } from '../plugins/vonage/ncco';
@@ -18,6 +16,7 @@ import { telephonyError, VonageTelephony } from '../plugins/vonage/telephony';
 import { webhookUrls } from '../plugins/vonage/urls';
 import { startVonage, type VonageSimulator } from './fakes/vonage';
 import { startServer, waitFor, type Harness } from './lib/harness';
+import { lifecycleDouble, type Recorded } from './lib/lifecycle';
 import { closedPort } from './lib/proxy';
 import { startTalkySide, type TalkySide } from './lib/webhooks';
 
@@ -271,40 +270,6 @@ describe('vonage provider', () => {
 });
 
 
-// A stand-in for the dialer, which the webhook routes find at request time
-
-interface Recorded {
-    answers: AnswerRequest[];
-    events: CallEvent[];
-    recordings: RecordingEvent[];
-}
-
-
-const dialerDouble = (recorded: Recorded): TalkyPlugin => ({
-    name: 'dialer',
-    register(server) {
-
-        server.expose('answer', (request: AnswerRequest) => {
-
-            recorded.answers.push(request);
-            return Promise.resolve(request.callId === 'unknown' ? null : { callId: request.callId!, record: request.callId === 'recorded' });
-        });
-
-        server.expose('handleEvent', (event: CallEvent) => {
-
-            recorded.events.push(event);
-            return Promise.resolve();
-        });
-
-        server.expose('handleRecording', (event: RecordingEvent) => {
-
-            recorded.recordings.push(event);
-            return Promise.resolve();
-        });
-    }
-});
-
-
 describe('vonage webhooks', () => {
 
     const recorded: Recorded = { answers: [], events: [], recordings: [] };
@@ -318,7 +283,7 @@ describe('vonage webhooks', () => {
             vonageSignatureSecret: secret,
             vonageFromNumber: '+14155550100',
             disabledPlugins: ['dialer']
-        }, { plugins: [dialerDouble(recorded)] });
+        }, { plugins: [lifecycleDouble(recorded)] });
 
         server = harness.server;
     });

@@ -179,6 +179,11 @@ export class VonageSimulator {
         return this.started;
     }
 
+    get listening() {
+
+        return this.server.listening;
+    }
+
     get url() {
 
         return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
