@@ -22,7 +22,7 @@ export const checkKey = (key: string) => {
 };
 
 
-const missing = (err: unknown) => ['ENOENT', 'EISDIR', 'ENOTDIR'].includes((err as { code?: string }).code ?? '');
+const missing = (err: unknown) => ['ENOENT', 'EISDIR', 'ENOTDIR'].includes(String((err as { code?: string }).code));
 
 
 // A folder: each object is a file at its key. Writes go to a temporary file renamed into place,
