@@ -126,6 +126,11 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
         const holder = { campaignId: row.campaign_id, tenantId: row.tenant_id, callId: Crypto.randomUUID() };
         const urgent = row.priority >= urgentPriority;
         const acquired = await slots.acquire(holder, { campaign: row.max_concurrent_calls, tenant: row.tenant_limit });
+        if (acquired === 'lost') {
+            await slots.restore(db);
+            continue;
+        }
+
         if (acquired !== 'acquired') {
             if (stopping()) {
                 return 'stopping';

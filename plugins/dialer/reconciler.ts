@@ -6,8 +6,8 @@ import { liveCallStatuses } from './outcomes';
 
 
 // Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
-// truth: jobs whose time has come go onto the queues, messages Redis lost are sent again, slots
-// of live calls are renewed (or rebuilt), and calls that never heard their end are settled.
+// truth: slots of live calls are renewed (or rebuilt), jobs whose time has come go onto the
+// queues, messages Redis lost are sent again, and calls that never heard their end are settled.
 
 
 // How long a job may sit without its message before the reconciler sends it again, and how long
@@ -83,21 +83,6 @@ export const requeueLost = async (core: Core) => {
 };
 
 
-// Live calls keep their slots: leases renewed, or put back after Redis lost them
-
-export const renewSlots = async (context: DialContext) => {
-
-    const groups: Array<{ campaign_id: string; tenant_id: string; ids: string[] }> = await context.core.db('calls')
-        .whereIn('status', liveCallStatuses)
-        .groupBy('campaign_id', 'tenant_id')
-        .select('campaign_id', 'tenant_id', context.core.db.raw('array_agg(id) AS ids'));
-
-    for (const group of groups) {
-        await context.slots.renew(group.campaign_id, group.tenant_id, group.ids);
-    }
-};
-
-
 // Calls without an end: never placed (no word from the provider), or silent for too long
 
 export const settleStuck = async (context: DialContext, stuckMs: number) => {
@@ -133,7 +118,7 @@ export const settleStuck = async (context: DialContext, stuckMs: number) => {
 
 export const reconcile = async (context: DialContext, stuckMs: number) => {
 
-    await renewSlots(context);
+    await context.slots.restore(context.core.db);
     const promoted = await promoteDue(context.core);
     const requeued = await requeueLost(context.core);
     const settled = await settleStuck(context, stuckMs);

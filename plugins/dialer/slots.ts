@@ -1,12 +1,16 @@
+import type { Db } from '../../core/db';
 import type { Redis } from '../../core/redis';
+import { liveCallStatuses } from './outcomes';
 
 
 // Concurrency slots shared by every worker: one sorted set per campaign and per tenant, a member
 // per call, scored by the lease's expiry on Redis's own clock. Expired members are swept before
 // each count, so the slots of a dead worker come back once its leases run out; live calls have
-// theirs renewed from Postgres by the reconciler, which also rebuilds them after Redis lost them.
+// theirs renewed from Postgres by the reconciler. A marker key says the sets are whole: when
+// Redis lost it (a restart, a flush), no slot is handed out until they are rebuilt from Postgres.
 
 const acquireScript = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return -2 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -41,12 +45,14 @@ export interface SlotHolder {
     callId: string;
 }
 
-export type Acquired = 'acquired' | 'campaign_full' | 'tenant_full';
+export type Acquired = 'acquired' | 'campaign_full' | 'tenant_full' | 'lost';
 
 
 const campaignKey = (campaignId: string) => `dialer:slots:campaign:${campaignId}`;
 
 const tenantKey = (tenantId: string) => `dialer:slots:tenant:${tenantId}`;
+
+const wholeKey = 'dialer:slots:whole';
 
 
 export class Slots {
@@ -62,8 +68,8 @@ export class Slots {
 
     async acquire(holder: SlotHolder, limits: { campaign: number; tenant: number }): Promise<Acquired> {
 
-        const result = await this.redis.eval(acquireScript, 2, campaignKey(holder.campaignId), tenantKey(holder.tenantId), limits.campaign, limits.tenant, holder.callId, this.leaseMs) as number;
-        return result === 1 ? 'acquired' : (result === 0 ? 'campaign_full' : 'tenant_full');
+        const result = await this.redis.eval(acquireScript, 3, campaignKey(holder.campaignId), tenantKey(holder.tenantId), wholeKey, limits.campaign, limits.tenant, holder.callId, this.leaseMs) as number;
+        return ({ 1: 'acquired', 0: 'campaign_full', [-1]: 'tenant_full', [-2]: 'lost' } as const)[result as 1 | 0 | -1 | -2];
     }
 
     async release(holder: SlotHolder) {
@@ -83,6 +89,22 @@ export class Slots {
         if (callIds.length) {
             await this.redis.eval(renewScript, 2, campaignKey(campaignId), tenantKey(tenantId), this.leaseMs, ...callIds);
         }
+    }
+
+    // Every live call's slot, from Postgres; then the sets are whole again
+
+    async restore(db: Db) {
+
+        const groups: Array<{ campaign_id: string; tenant_id: string; ids: string[] }> = await db('calls')
+            .whereIn('status', liveCallStatuses)
+            .groupBy('campaign_id', 'tenant_id')
+            .select('campaign_id', 'tenant_id', db.raw('array_agg(id) AS ids'));
+
+        for (const group of groups) {
+            await this.renew(group.campaign_id, group.tenant_id, group.ids);
+        }
+
+        await this.redis.set(wholeKey, '1');
     }
 
     async held(campaignId: string) {

@@ -142,6 +142,7 @@ export class VonageSimulator {
     private readonly callsPerSecond: number;
     private readonly files = new Map<string, Buffer>();
     private readonly running = new Set<Promise<void>>();
+    private readonly ended = new WeakSet<LiveCall>();
     private readonly stopping = new AbortController();
     private readonly server = Http.createServer((req, res) => this.handle(req, res));
     private started: Promise<string> | null = null;
@@ -354,8 +355,7 @@ export class VonageSimulator {
             .catch((err) => this.options.logger?.warn({ err, uuid: call.uuid }, 'simulated call failed'))
             .finally(() => {
 
-                --this.stats.live;
-                call.endedAt ??= new Date();
+                this.hungUp(call);
                 this.running.delete(running);
             });
 
@@ -567,6 +567,19 @@ export class VonageSimulator {
         });
     }
 
+    // The line is free once a final status is sent (busy comes before completed): live counts
+    // calls as the called party would, which is what Talky's concurrency limits are about
+
+    private hungUp(call: LiveCall) {
+
+        if (!this.ended.has(call)) {
+            this.ended.add(call);
+            --this.stats.live;
+        }
+
+        call.endedAt ??= new Date();
+    }
+
     private async emit(call: LiveCall, status: string, extra: object = {}) {
 
         // machine and human name the call in call_uuid, not uuid
@@ -575,6 +588,10 @@ export class VonageSimulator {
         const body = { from: call.from, to: call.to, ...id, conversation_uuid: call.conversationUuid, status, direction: 'outbound', timestamp: new Date().toISOString(), ...extra };
         if (!['transfer', 'disconnected', 'machine'].includes(status)) {
             call.status = status;
+        }
+
+        if (['completed', 'busy', 'timeout', 'unanswered', 'failed', 'rejected', 'cancelled'].includes(status)) {
+            this.hungUp(call);
         }
 
         const times = call.random() < (this.options.duplicateRate ?? 0.02) ? 2 : 1;
