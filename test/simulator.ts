@@ -395,6 +395,7 @@ describe('simulator', () => {
             const placed = await adapterFor(vonage, talky).placeCall({ callId: 'stopped', attempt: 1, to: '+12125550100' });
             await waitFor(() => talky.statuses(placed.providerCallId).length);
             await vonage.stop();
+            await new Promise((resolve) => setTimeout(resolve, 20));           // bytes already on the wire land
 
             const seen = talky.received.length;
             await new Promise((resolve) => setTimeout(resolve, 50));
@@ -468,7 +469,7 @@ describe('simulator', () => {
 
         it('hangs up the socket when the callee hangs up, and carries on when it cannot connect', async () => {
 
-            const vonage = await startVonage({ outcomes: 'answered:1', voice: true, duplicateRate: 0 });
+            const vonage = await startVonage({ outcomes: 'answered:1', voice: true, duplicateRate: 0, timeScale: 0.005 });
             const ncco = talky.ncco;
             const opened: string[] = [];
             talky.onSocket = (socket, uuid) => opened.push(uuid);
