@@ -85,12 +85,12 @@ const expectConsistent = async (server: Server, owner: Owner, campaignId: string
 
     const { db } = server.plugins.core;
     const stats = await get(server, owner, `/api/v1/campaigns/${campaignId}/stats`);
-    const jobs: Array<{ status: string; count: string }> = await db('dialer_jobs').where({ campaign_id: campaignId }).groupBy('status').select('status').count('* as count');
+    const jobs: Array<{ status: string; n: string }> = await db('dialer_jobs').where({ campaign_id: campaignId }).groupBy('status').select('status').count('* as n');
     const calls: Array<{ outcome: string; answered_at: Date | null; billed_minutes: number }> = await db('calls').where({ campaign_id: campaignId }).select('outcome', 'answered_at', 'billed_minutes');
     const campaign: Record<string, number> = await db('campaigns').where({ id: campaignId }).first();
 
-    for (const { status, count } of jobs) {
-        expect(stats.job_status_counts[status]).to.equal(Number(count));
+    for (const { status, n } of jobs) {
+        expect(stats.job_status_counts[status]).to.equal(Number(n));
     }
 
     const outcomes: Record<string, number> = {};

@@ -125,7 +125,8 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
 
         const holder = { campaignId: row.campaign_id, tenantId: row.tenant_id, callId: Crypto.randomUUID() };
         const urgent = row.priority >= urgentPriority;
-        const acquired = await slots.acquire(holder, { campaign: row.max_concurrent_calls, tenant: row.tenant_limit });
+        const limits = { campaign: row.max_concurrent_calls, tenant: row.tenant_limit };
+        const acquired = await slots.acquire(holder, limits);
         if (acquired === 'lost') {
             await slots.restore(db);
             continue;
@@ -145,6 +146,12 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
             if (stopping()) {
                 await slots.release(holder);
                 return 'stopping';
+            }
+
+            // Still held? Redis may have lost it while this dial waited for its turn
+
+            if (await slots.acquire(holder, limits) !== 'acquired') {
+                continue;
             }
 
             const attempt = await claim(context, row, holder.callId);
