@@ -1,9 +1,12 @@
 // A campaign of many leads dialled through the simulator at max_concurrent_calls=100. Reports the
 // most calls the provider saw live at once (and the most slots held), how busy the slots were
-// while leads remained, and the dispatch delay: from the moment the provider ended a call (its
-// final webhook on its way) to the next call it received. Prints JSON.
+// while leads remained (calls live at the provider over the limit), and two dispatch delays:
+// from a slot freed in Talky (its pub/sub notice) to the next call the provider received, and
+// from the provider's end of a call (its final webhook then on its way) to the next. Prints JSON.
 //
 //     npx tsx bench/dial.ts [leads] [time scale]
+
+import Redis from 'ioredis';
 
 import { startServer, waitFor } from '../test/lib/harness';
 import { closedPort } from '../test/lib/proxy';
@@ -16,6 +19,29 @@ const concurrency = 100;
 
 
 const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+
+
+// Each freeing, first come first served, against the next call the provider received after it
+
+const delays = (freed: number[], creates: number[]) => {
+
+    const sortedFreed = freed.filter((at) => at < Math.max(...creates)).sort((a, b) => a - b);
+    const sortedCreates = [...creates].sort((a, b) => a - b);
+    const result: number[] = [];
+    let next = 0;
+    for (const at of sortedFreed) {
+        while (next < sortedCreates.length && sortedCreates[next]! < at) {
+            ++next;
+        }
+
+        if (next < sortedCreates.length) {
+            result.push(sortedCreates[next++]! - at);
+        }
+    }
+
+    result.sort((a, b) => a - b);
+    return { p50: percentile(result, 0.5), p90: percentile(result, 0.9), p99: percentile(result, 0.99), max: result.at(-1) ?? 0, samples: result.length };
+};
 
 
 const main = async () => {
@@ -55,31 +81,22 @@ const main = async () => {
             }
         }, 10);
 
+        // Talky announces every freed slot on this channel, for the workers' waiting dials
+
+        const freed: number[] = [];
+        const listener = new Redis(server.plugins.core.config.redisUrl);
+        await listener.subscribe(`${server.plugins.core.config.redisPrefix}:dialer:freed`);
+        listener.on('message', () => freed.push(Date.now()));
+
         const started = process.hrtime.bigint();
         await server.inject({ method: 'POST', url: `/api/v1/campaigns/${id}/start`, headers: owner.headers, payload: {} });
         await waitFor(async () => (await db('campaigns').where({ id }).first('status')).status === 'completed', 30 * 60_000);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         clearInterval(sampler);
-
-        // Each call's end, first come first served, against the next call the provider received
+        listener.disconnect();
 
         const calls = [...simulator.calls.values()];
-        const lastCreate = Math.max(...calls.map((call) => call.createdAt.getTime()));
-        const ends = calls.map((call) => call.endedAt!.getTime()).filter((at) => at < lastCreate).sort((a, b) => a - b);
-        const creates = calls.map((call) => call.createdAt.getTime()).sort((a, b) => a - b);
-        const delays: number[] = [];
-        let next = 0;
-        for (const end of ends) {
-            while (next < creates.length && creates[next]! < end) {
-                ++next;
-            }
-
-            if (next < creates.length) {
-                delays.push(creates[next++]! - end);
-            }
-        }
-
-        delays.sort((a, b) => a - b);
+        const creates = calls.map((call) => call.createdAt.getTime());
         const busy = samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length / concurrency : 0;
         console.log(JSON.stringify({
             leads,
@@ -90,7 +107,8 @@ const main = async () => {
             provider_max_live: simulator.stats.maxLive,
             max_slots_held: maxHeld,
             busy_while_leads_remain: Number(busy.toFixed(3)),
-            dispatch_delay_ms: { p50: percentile(delays, 0.5), p90: percentile(delays, 0.9), p99: percentile(delays, 0.99), max: delays.at(-1) ?? 0, samples: delays.length },
+            dispatch_delay_ms: delays(freed, creates),
+            provider_end_to_next_call_ms: delays(calls.map((call) => call.endedAt!.getTime()), creates),
             placed: simulator.stats.placed,
             throttled: simulator.stats.throttled
         }));

@@ -164,25 +164,31 @@ export const end = async (trx: Knex.Transaction, call: CallRow, ending: { outcom
         updated_at: now
     });
 
+    // The campaign's and the tenant's rows are shared by every call: locked last, held briefly
+
+    const campaign = await trx('campaigns').where({ id: call.campaign_id }).first('status', 'max_retries', 'retry_delay_seconds', 'calling_config');
+    const final = await settleJob(trx, call, outcome, campaign, now);
+    if (outcome !== 'not_placed') {
+        await trx('campaigns').where({ id: call.campaign_id }).increment(call.answered_at ? 'calls_completed' : 'calls_failed', 1);
+    }
+
     if (billed) {
         await trx('tenants').where({ id: call.tenant_id }).decrement('minutes_remaining', billed);
     }
 
-    const answered = call.answered_at !== null && outcome !== 'not_placed';
-    const campaign = await trx('campaigns').where({ id: call.campaign_id })
-        .increment(answered ? 'calls_completed' : 'calls_failed', outcome === 'not_placed' ? 0 : 1)
-        .returning(['status', 'max_retries', 'retry_delay_seconds', 'calling_config']);
+    if (final) {
+        await completeIfDone(trx, call.campaign_id, now);
+    }
 
-    await settleJob(trx, call, outcome, campaign[0], now);
     return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
 };
 
 
-const settleJob = async (trx: Knex.Transaction, call: CallRow, outcome: Outcome, campaign: Parameters<typeof next>[2], now: Date) => {
+const settleJob = async (trx: Knex.Transaction, call: CallRow, outcome: Outcome, campaign: Parameters<typeof next>[2], now: Date): Promise<boolean> => {
 
     const job = await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).forUpdate().first('id');
     if (!job) {
-        return;                                                          // a newer attempt owns the job
+        return false;                                                    // a newer attempt owns the job
     }
 
     // A call the provider never placed does not count as an attempt: the job goes back to the line
@@ -190,7 +196,7 @@ const settleJob = async (trx: Knex.Transaction, call: CallRow, outcome: Outcome,
     if (outcome === 'not_placed') {
         await trx('leads').where({ id: call.lead_id }).update({ status: 'pending', updated_at: now });
         await trx('dialer_jobs').where({ id: job.id }).update({ status: 'retry_scheduled', next_attempt_at: now, last_decision: 'not_placed', decisions: logDecision(trx, now, 'not_placed'), updated_at: now });
-        return;
+        return false;
     }
 
     const after = next(outcome, call.attempt, campaign, now);
@@ -211,9 +217,7 @@ const settleJob = async (trx: Knex.Transaction, call: CallRow, outcome: Outcome,
         updated_at: now
     });
 
-    if (after.job !== 'retry_scheduled') {
-        await completeIfDone(trx, call.campaign_id, now);
-    }
+    return after.job !== 'retry_scheduled';
 };
 
 

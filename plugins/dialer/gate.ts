@@ -5,6 +5,9 @@
 // turn, so a tenant with a hundred thousand leads cannot starve one with ten.
 
 
+const maxPermits = 1000;
+
+
 interface Waiter {
     campaignId: string;
     tenantId: string;
@@ -16,6 +19,7 @@ interface Waiter {
 export class Gate {
 
     private readonly waiting: Waiter[] = [];
+    private readonly permits = new Map<string, number>();            // slots freed while nobody of the campaign waited
     private readonly pacing = { urgent: [] as Array<() => void>, tenants: new Map<string, Array<() => void>>() };
     private pacer: Promise<void> | null = null;
     private closed = false;
@@ -28,7 +32,13 @@ export class Gate {
 
         return new Promise<void>((resolve) => {
 
-            if (this.closed) {
+            const permits = this.permits.get(campaignId) ?? 0;
+            if (this.closed || permits) {
+                this.permits.set(campaignId, permits - 1);
+                if (permits <= 1) {
+                    this.permits.delete(campaignId);
+                }
+
                 return resolve();
             }
 
@@ -38,12 +48,23 @@ export class Gate {
         });
     }
 
-    // A slot was freed: the first waiter of that campaign, else of that tenant, tries for it
+    // A slot was freed: the first waiter of that campaign, else of that tenant, tries for it. With
+    // nobody waiting, the campaign keeps a permit, so a dial that is between its failed try and
+    // its wait does not miss the news and sleep until the sweep.
 
     freed(campaignId: string, tenantId: string) {
 
         const index = this.waiting.findIndex((waiter) => waiter.campaignId === campaignId);
-        this.wake(index !== -1 ? index : this.waiting.findIndex((waiter) => waiter.tenantId === tenantId));
+        if (index !== -1) {
+            return this.wake(index);
+        }
+
+        const other = this.waiting.findIndex((waiter) => waiter.tenantId === tenantId);
+        if (other !== -1) {
+            return this.wake(other);
+        }
+
+        this.permits.set(campaignId, Math.min((this.permits.get(campaignId) ?? 0) + 1, maxPermits));
     }
 
     // Leases that ran out free slots silently: every campaign's first waiter tries again
@@ -93,6 +114,7 @@ export class Gate {
     close() {
 
         this.closed = true;
+        this.permits.clear();
         this.waiting.splice(0).forEach((waiter) => waiter.resolve());
         let next: (() => void) | undefined;
         while ((next = this.nextPaced())) {

@@ -116,9 +116,21 @@ export const settleStuck = async (context: DialContext, stuckMs: number) => {
 };
 
 
+// A call that ended as its campaign was being stopped may have scheduled a retry: cancelled here
+
+export const cancelStopped = async (core: Core) => {
+
+    return await core.db('dialer_jobs')
+        .whereIn('status', ['pending', 'retry_scheduled'])
+        .whereIn('campaign_id', (stopped) => stopped.select('id').from('campaigns').where({ status: 'stopped' }))
+        .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', updated_at: core.clock.now() });
+};
+
+
 export const reconcile = async (context: DialContext, stuckMs: number) => {
 
     await context.slots.restore(context.core.db);
+    await cancelStopped(context.core);
     const promoted = await promoteDue(context.core);
     const requeued = await requeueLost(context.core);
     const settled = await settleStuck(context, stuckMs);
