@@ -251,7 +251,7 @@ const main = async () => {
 
         await rawLoad(url, warmup, tenantId, await campaign());
         await upload(`${uri}/api/v1/contacts/campaigns/${await campaign()}/upload`, warmup, headers);
-        await db.raw('TRUNCATE leads, raw_leads; CHECKPOINT');
+        await db.raw('TRUNCATE leads, raw_leads CASCADE; CHECKPOINT');                 // the dialer's tables refer to leads
 
         const rawCampaign = await campaign();
         const { seconds: raw } = await timed(() => rawLoad(url, file, tenantId, rawCampaign));

