@@ -143,6 +143,14 @@ describe('gate', () => {
         expect(asked).to.equal(7);                                       // one answer said wait
     });
 
+    it('serves a dial that asks just as the pacer ran dry', async () => {
+
+        const gate = new Gate(() => Promise.resolve(0));
+        await gate.paced('a', false);
+        await gate.paced('a', false);                                    // asked in the turn the first was let go
+        await gate.paced('b', true);
+    });
+
     it('keeps pacing through a Redis outage', async () => {
 
         let calls = 0;

@@ -74,53 +74,83 @@ const record = async ({ core: { db } }: DialContext, id: string, now: Date, chan
 };
 
 
+// The checks at the moment of dialling. Null: the job may be dialled now; else why not, with
+// the job moved on accordingly.
+
+const screen = async (context: DialContext, row: DialRow | undefined, message: DialMessage): Promise<string | null> => {
+
+    const { core: { db, clock } } = context;
+    if (!row || row.seq !== message.seq || !['pending', 'retry_scheduled'].includes(row.status) || row.next_attempt_at) {
+        return 'stale';
+    }
+
+    if (row.campaign_status !== 'running' || row.campaign_deleted) {
+        return 'campaign_not_running';                      // the job waits in Postgres; start re-enqueues it
+    }
+
+    const now = clock.now();
+    if (row.on_dnc || row.lead_status === 'dnc') {
+        await end(context, row, now, 'dnc', 'skipped', 'dnc');
+        return 'dnc';
+    }
+
+    if (row.minutes_remaining <= 0) {
+        await db('campaigns').where({ id: row.campaign_id, status: 'running' }).update({ status: 'paused', updated_at: now });
+        await record(context, row.id, now, {}, 'deferred', 'no_minutes');
+        return 'no_minutes';
+    }
+
+    const window = decide(now, row.calling_config, row.timezones);
+    if (window.allowed) {
+        return null;
+    }
+
+    if (!window.next) {
+        await end(context, row, now, 'failed', 'failed', 'no_calling_time');
+        return 'no_calling_time';
+    }
+
+    await record(context, row.id, now, { next_attempt_at: window.next }, 'deferred', window.reason);
+    return 'deferred';
+};
+
+
+// A job that ends without a call: its lead's status, its own, and perhaps the campaign's
+
+const end = async (context: DialContext, row: DialRow, now: Date, leadStatus: string, jobStatus: string, reason: string) => {
+
+    await context.core.db.transaction(async (trx) => {
+
+        await trx('leads').where({ id: row.lead_id }).update({ status: leadStatus, updated_at: now });
+        await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: jobStatus }, jobStatus, reason);
+        await completeIfDone(trx, row.campaign_id, now);
+    });
+};
+
+
+// How long a screened job stays screened while it waits for a slot: the claim itself checks
+// again that the campaign runs and the number is not on the do-not-call list
+
+const rescreenAfterMs = 1000;
+
+
 export const dial = async (context: DialContext, message: DialMessage, stopping: () => boolean = () => false): Promise<string> => {
 
-    const { core: { db, clock }, slots, gate } = context;
+    const { core: { db }, slots, gate } = context;
+    let row: DialRow | undefined;
+    let screenedAt = 0;
+    let refusals = 0;
 
     for (;;) {
-        const row = await load(context, message.id);
-        if (!row || row.seq !== message.seq || !['pending', 'retry_scheduled'].includes(row.status) || row.next_attempt_at) {
-            return 'stale';
-        }
-
-        if (row.campaign_status !== 'running' || row.campaign_deleted) {
-            return 'campaign_not_running';                  // the job waits in Postgres; start re-enqueues it
-        }
-
-        const now = clock.now();
-        if (row.on_dnc || row.lead_status === 'dnc') {
-            await db.transaction(async (trx) => {
-
-                await trx('leads').where({ id: row.lead_id }).update({ status: 'dnc', updated_at: now });
-                await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: 'skipped' }, 'skipped', 'dnc');
-                await completeIfDone(trx, row.campaign_id, now);
-            });
-
-            return 'dnc';
-        }
-
-        if (row.minutes_remaining <= 0) {
-            await db('campaigns').where({ id: row.campaign_id, status: 'running' }).update({ status: 'paused', updated_at: now });
-            await record(context, row.id, now, {}, 'deferred', 'no_minutes');
-            return 'no_minutes';
-        }
-
-        const window = decide(now, row.calling_config, row.timezones);
-        if (!window.allowed) {
-            if (!window.next) {
-                await db.transaction(async (trx) => {
-
-                    await trx('leads').where({ id: row.lead_id }).update({ status: 'failed', updated_at: now });
-                    await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: 'failed' }, 'failed', 'no_calling_time');
-                    await completeIfDone(trx, row.campaign_id, now);
-                });
-
-                return 'no_calling_time';
+        if (!row || Date.now() - screenedAt > rescreenAfterMs) {
+            const loaded = await load(context, message.id);
+            const verdict = await screen(context, loaded, message);
+            if (verdict || !loaded) {
+                return verdict ?? 'stale';
             }
 
-            await record(context, row.id, now, { next_attempt_at: window.next }, 'deferred', window.reason);
-            return 'deferred';
+            row = loaded;
+            screenedAt = Date.now();
         }
 
         const holder = { campaignId: row.campaign_id, tenantId: row.tenant_id, callId: Crypto.randomUUID() };
@@ -138,7 +168,7 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
             }
 
             await gate.waitForSlot(row.campaign_id, row.tenant_id, urgent);
-            continue;                                       // everything is checked again after waiting
+            continue;
         }
 
         try {
@@ -157,7 +187,12 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
             const attempt = await claim(context, row, holder.callId);
             if (attempt === null) {
                 await slots.release(holder);
-                return 'stale';
+                if (refusals++) {
+                    return 'stale';                         // twice refused: the lead is on a call already
+                }
+
+                row = undefined;                            // screened again, to say why
+                continue;
             }
 
             gate.freed(row.campaign_id, row.tenant_id);      // the next waiter of the campaign may find room too
@@ -172,38 +207,43 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
 };
 
 
-// The attempt is committed before the provider is asked: the job's claim (fenced by its seq),
-// the call row (at most one live per lead, by a unique index), and the lead's status
+// The attempt is committed before the provider is asked, in one statement: the job's claim
+// (fenced by its seq, and only while the campaign runs and the number is not on the do-not-call
+// list), the call row (at most one live per lead, by a unique index), and the lead's status
+
+const claimSql = `
+    WITH job AS (
+        UPDATE dialer_jobs j SET status = 'dialing', attempt = j.attempt + 1, last_decision = 'dialed', decisions = ?, updated_at = ?
+        WHERE j.id = ? AND j.seq = ? AND j.status IN ('pending', 'retry_scheduled') AND j.next_attempt_at IS NULL
+          AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = j.campaign_id AND c.status = 'running' AND c.deleted_at IS NULL)
+          AND NOT EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_number = ?)
+        RETURNING j.id, j.attempt, j.tenant_id, j.campaign_id, j.lead_id
+    ), call AS (
+        INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, to_number, status, last_event_at, created_at, updated_at)
+        SELECT ?, tenant_id, campaign_id, lead_id, id, attempt, ?, ?, 'dialing', ?, ?, ? FROM job
+        RETURNING attempt
+    ), lead AS (
+        UPDATE leads SET status = 'calling', updated_at = ? WHERE id = (SELECT lead_id FROM job)
+    )
+    SELECT attempt FROM call`;
+
 
 const claim = async (context: DialContext, row: DialRow, callId: string) => {
 
     const { core: { db, clock } } = context;
     const now = clock.now();
     try {
-        return await db.transaction(async (trx) => {
+        const { rows } = await db.raw<{ rows: Array<{ attempt: number }> }>(claimSql, [
+            db.raw(`jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', ?::timestamptz, 'decision', 'dialed', 'reason', null)), '$[last - 19 to last]')`, [now]),
+            now, row.id, row.seq, row.phone_number,
+            callId, context.provider, row.phone_number, now, now, now,
+            now
+        ]);
 
-            const [job] = await trx('dialer_jobs')
-                .where({ id: row.id, seq: row.seq })
-                .whereIn('status', ['pending', 'retry_scheduled'])
-                .whereNull('next_attempt_at')
-                .update({ status: 'dialing', attempt: trx.raw('attempt + 1'), last_decision: 'dialed', decisions: logDecision(trx, now, 'dialed'), updated_at: now })
-                .returning('attempt');
-
-            if (!job) {
-                return null;
-            }
-
-            await trx('calls').insert({
-                id: callId, tenant_id: row.tenant_id, campaign_id: row.campaign_id, lead_id: row.lead_id, job_id: row.id, attempt: job.attempt,
-                provider: context.provider, to_number: row.phone_number, status: 'dialing', last_event_at: now, created_at: now, updated_at: now
-            });
-
-            await trx('leads').where({ id: row.lead_id }).update({ status: 'calling', updated_at: now });
-            return job.attempt as number;
-        });
+        return rows[0]?.attempt ?? null;
     }
     catch (err) {
-        if ((err as { code?: string; constraint?: string }).constraint === 'calls_one_live_per_lead') {
+        if ((err as { constraint?: string }).constraint === 'calls_one_live_per_lead') {
             return null;                                    // the lead is on a call already
         }
 

@@ -21,7 +21,7 @@ export class Gate {
     private readonly waiting: Waiter[] = [];
     private readonly permits = new Map<string, number>();            // slots freed while nobody of the campaign waited
     private readonly pacing = { urgent: [] as Array<() => void>, tenants: new Map<string, Array<() => void>>() };
-    private pacer: Promise<void> | null = null;
+    private pacerRunning = false;
     private closed = false;
 
     constructor(private readonly pace: () => Promise<number>, private readonly sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))) { }
@@ -105,7 +105,9 @@ export class Gate {
                 this.pacing.tenants.set(tenantId, queue);
             }
 
-            this.pacer ??= this.runPacer().finally(() => (this.pacer = null));
+            if (!this.pacerRunning) {
+                this.runPacer().catch(() => undefined);
+            }
         });
     }
 
@@ -152,23 +154,32 @@ export class Gate {
         return undefined;
     }
 
+    // The flag drops in the same turn as the loop's last check (no await between them), so a dial
+    // that asks just then starts a new loop rather than waiting on one that has ended
+
     private async runPacer() {
 
-        while (!this.closed && (this.pacing.urgent.length || this.pacing.tenants.size)) {
-            let wait: number;
-            try {
-                wait = await this.pace();
-            }
-            catch {
-                wait = 1000;                                // Redis away: try again shortly
-            }
+        this.pacerRunning = true;
+        try {
+            while (!this.closed && (this.pacing.urgent.length || this.pacing.tenants.size)) {
+                let wait: number;
+                try {
+                    wait = await this.pace();
+                }
+                catch {
+                    wait = 1000;                            // Redis away: try again shortly
+                }
 
-            if (wait > 0) {
-                await this.sleep(wait);
-                continue;
-            }
+                if (wait > 0) {
+                    await this.sleep(wait);
+                    continue;
+                }
 
-            this.nextPaced()?.();
+                this.nextPaced()?.();
+            }
+        }
+        finally {
+            this.pacerRunning = false;
         }
     }
 }
