@@ -1,3 +1,6 @@
+import ChildProcess from 'child_process';
+import Path from 'path';
+
 import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 import type { Server } from '@hapi/hapi';
@@ -448,6 +451,84 @@ describe('dialer', () => {
                 await expectConsistent(server, owner, id);
             }
             finally {
+                await harness.cleanup();
+            }
+        });
+
+        it('loses no lead when a worker process is killed mid-campaign', async () => {
+
+            const clock = movableClock(new Date().toISOString());               // the other process keeps the real time
+            const harness = await dialerServer({ simulatorTimeScale: 0.005, simulatorOutcomes: 'answered:1', dialerStuckCallMinutes: 1, dialerConcurrency: 3 }, clock);
+            const { server, config } = harness;
+            const { db } = server.plugins.core;
+
+            // A second Talky, a worker only, on the same Postgres and Redis; its simulator sends
+            // its webhooks to the first one, as Vonage would to the api
+
+            const worker = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', Path.join(__dirname, '..', 'bin', 'talky.ts')], {
+                env: {
+                    ...process.env,
+                    TALKY_ROLE: 'worker', PORT: String(await closedPort()), HOST: '127.0.0.1', PUBLIC_URL: config.publicUrl,
+                    DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix, JWT_SECRET: config.jwtSecret!,
+                    TELEPHONY_PROVIDER: 'simulator', TELEPHONY_MAX_CPS: '1000', VONAGE_SIGNATURE_SECRET: signatureSecret,
+                    SIMULATOR_TIME_SCALE: '0.005', SIMULATOR_OUTCOMES: 'answered:1', SIMULATOR_SEED: '11', DIALER_CONCURRENCY: '3', LOG_LEVEL: 'warn', NODE_ENV: 'test'
+                },
+                stdio: ['ignore', 'ignore', 'pipe']
+            });
+
+            let stderr = '';
+            worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+            try {
+                const owner = await signUp(server);
+                const id = await campaignWith(server, owner, numbers(30, 900), { max_concurrent_calls: 6, max_retries: 1, retry_delay_seconds: 60 });
+                await post(server, owner, `/api/v1/campaigns/${id}/start`);
+
+                // Killed while calls it placed are live (its simulator dies with it: those calls
+                // never end) and while it holds queue messages
+
+                const local = server.plugins.simulator.instance();
+                await waitFor(async () => await count(server, 'calls', { campaign_id: id }) - local.stats.placed >= 3 && await count(server, 'calls', { campaign_id: id, status: 'in_progress' }) > 0, 60_000)
+                    .catch((err) => Promise.reject(new Error(`${err.message}; the worker said: ${stderr.slice(0, 2000)}`)));
+                worker.kill('SIGKILL');
+                await new Promise((resolve) => worker.once('exit', resolve));
+
+                // Paused, this worker's own calls end; the dead one's stay live in Postgres
+
+                await post(server, owner, `/api/v1/campaigns/${id}/pause`);
+                await waitFor(() => local.stats.live === 0, 30_000);
+                await new Promise((resolve) => setTimeout(resolve, 1000));            // webhooks the dead one had sent land
+                const orphans = await count(server, 'calls', { campaign_id: id, status: 'in_progress' }) + await count(server, 'calls', { campaign_id: id, status: 'ringing' }) + await count(server, 'calls', { campaign_id: id, status: 'dialing' });
+                expect(orphans).to.be.above(0);
+
+                // Silent past the limit: settled, and retried after the delay
+
+                clock.advance(5 * 60_000);
+                const { settled } = await server.plugins.dialer.worker!.reconcile() as { settled: number };
+                expect(settled).to.equal(orphans);
+                clock.advance(2 * 60_000);
+                expect((await post(server, owner, `/api/v1/campaigns/${id}/start`)).statusCode).to.equal(200);
+                await finished(server, id);
+
+                const leads = await db('leads').where({ campaign_id: id }).select('status', 'call_attempts');
+                expect(leads.length).to.equal(30);
+                expect(leads.every((lead: Record<string, unknown>) => lead.status === 'contacted')).to.be.true();
+                expect(await db('dialer_jobs').where({ campaign_id: id }).whereNot({ status: 'completed' }).count({ n: '*' })).to.equal([{ n: 0 }]);
+
+                // Never two live calls to one lead: each lead's calls follow one another
+
+                const calls: Array<{ lead_id: string; created_at: Date; ended_at: Date }> = await db('calls').where({ campaign_id: id }).orderBy(['lead_id', 'created_at']).select('lead_id', 'created_at', 'ended_at');
+                for (let i = 1; i < calls.length; ++i) {
+                    if (calls[i]!.lead_id === calls[i - 1]!.lead_id) {
+                        expect(calls[i]!.created_at.getTime()).to.be.at.least(calls[i - 1]!.ended_at.getTime());
+                    }
+                }
+
+                expectNoOverlap(server);
+                await expectConsistent(server, owner, id);
+            }
+            finally {
+                worker.kill('SIGKILL');
                 await harness.cleanup();
             }
         });

@@ -1,0 +1,166 @@
+// Signed event webhooks, as Vonage sends them, processed per second with 50 concurrent senders
+// over HTTP, against pgbench's TPC-B-like transactions per second on the same machine in the
+// same run (50 clients too). Each call gets started, ringing, answered and completed, in order;
+// completed ends it in one transaction (call, lead, job, campaign counters, minutes). Prints JSON;
+// ratio is events per second over pgbench's transactions per second.
+//
+//     npx tsx bench/events.ts [calls] [pgbench seconds]
+
+import ChildProcess from 'child_process';
+import Crypto from 'crypto';
+import Http from 'http';
+
+import Pg from 'pg';
+
+import { connectionString } from '../core/db';
+import { signWebhook } from '../plugins/vonage/signature';
+import { startServer } from '../test/lib/harness';
+import { closedPort } from '../test/lib/proxy';
+import { signUp } from '../test/lib/session';
+
+
+const calls = Number(process.argv[2] ?? 5000);
+const pgbenchSeconds = Number(process.argv[3] ?? 15);
+const senders = 50;
+const secret = 'bench-signature-secret-0123456789';
+
+
+interface Prepared {
+    path: string;
+    bodies: Array<{ body: string; token: string }>;
+}
+
+
+const post = (agent: Http.Agent, port: number, path: string, body: string, token: string) => new Promise<number>((resolve, reject) => {
+
+    const req = Http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
+
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+    });
+
+    req.on('error', reject);
+    req.end(body);
+});
+
+
+const pgbench = (url: string) => {
+
+    const run = (args: string[]) => ChildProcess.execFileSync('pgbench', [...args, url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    run(['-i', '-q', '-s', '10']);
+    const output = run(['-c', String(senders), '-j', '2', '-T', String(pgbenchSeconds)]);
+    return Number(/tps = ([\d.]+)/.exec(output)![1]);
+};
+
+
+const main = async () => {
+
+    const port = await closedPort();
+    const harness = await startServer({ port, publicUrl: `http://127.0.0.1:${port}`, role: 'api', logLevel: 'warn', vonageSignatureSecret: secret, databasePoolMax: 20 }, { listen: true });
+    const { server, config } = harness;
+    const { db } = server.plugins.core;
+    try {
+        const owner = await signUp(server, { plan: 'enterprise' });
+        await db('tenants').where({ id: owner.tenantId }).update({ minutes_remaining: 10_000_000 });
+        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Bench', max_retries: 0 } });
+        const campaignId = (created.result as { id: string }).id;
+        await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
+
+        // Calls as the dialer leaves them: lead calling, job dialing, call placed
+
+        await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number, status) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0'), 'calling' FROM generate_series(1, ?) AS i`, [owner.tenantId, campaignId, calls]);
+        await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 1 FROM leads WHERE campaign_id = ?`, [campaignId]);
+        await db.raw(`
+            INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
+            SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, 1, 'vonage', gen_random_uuid()::text, l.phone_number, 'dialing'
+            FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ?`, [campaignId]);
+
+        await db.raw('VACUUM ANALYZE leads, dialer_jobs, calls');
+
+        // Signed beforehand, so the senders cost little in the measured time
+
+        const rows: Array<{ id: string; provider_call_id: string; to_number: string }> = await db('calls').where({ campaign_id: campaignId }).select('id', 'provider_call_id', 'to_number');
+        const prepared: Prepared[] = rows.map((call) => {
+
+            const base = { uuid: call.provider_call_id, conversation_uuid: `CON-${call.id}`, from: '12025550100', to: call.to_number.slice(1), direction: 'outbound' };
+            const start = new Date();
+            const statuses = [
+                { status: 'started' },
+                { status: 'ringing' },
+                { status: 'answered' },
+                { status: 'completed', start_time: start.toISOString(), end_time: new Date(start.getTime() + 95_000).toISOString(), duration: '95', rate: '0.01400000', price: '0.02216667' }
+            ];
+
+            return {
+                path: `/api/v1/webhooks/vonage/event?call_id=${call.id}&attempt=1`,
+                bodies: statuses.map((extra) => {
+
+                    const body = JSON.stringify({ ...base, ...extra, timestamp: new Date().toISOString() });
+                    return { body, token: signWebhook(secret, body, { applicationId: Crypto.randomUUID() }) };
+                })
+            };
+        });
+
+        const agent = new Http.Agent({ keepAlive: true, maxSockets: senders });
+        let next = 0;
+        let failures = 0;
+        const sender = async () => {
+
+            while (next < prepared.length) {
+                const call = prepared[next++]!;
+                for (const { body, token } of call.bodies) {
+                    const status = await post(agent, port, call.path, body, token);
+                    failures += status >= 300 ? 1 : 0;
+                }
+            }
+        };
+
+        const started = process.hrtime.bigint();
+        await Promise.all(Array.from({ length: senders }, sender));
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        agent.destroy();
+
+        const ended = Number((await db('calls').where({ campaign_id: campaignId, status: 'completed' }).count({ n: '*' }))[0]!.n);
+        const campaign = await db('campaigns').where({ id: campaignId }).first('calls_completed', 'status');
+
+        // pgbench in a database of its own, beside the test database
+
+        const benchDb = `${config.databaseUrl}_pgbench`;
+        const admin = new Pg.Client({ connectionString: connectionString(config.databaseUrl) });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${Pg.escapeIdentifier(new URL(benchDb).pathname.slice(1))}`);
+        let tps: number;
+        try {
+            tps = pgbench(connectionString(benchDb));
+        }
+        finally {
+            await admin.query(`DROP DATABASE ${Pg.escapeIdentifier(new URL(benchDb).pathname.slice(1))} WITH (FORCE)`);
+            await admin.end();
+        }
+
+        const events = calls * 4;
+        console.log(JSON.stringify({
+            calls,
+            events,
+            senders,
+            seconds: Number(seconds.toFixed(2)),
+            events_per_second: Math.round(events / seconds),
+            failures,
+            calls_ended: ended,
+            calls_completed_counter: campaign.calls_completed,
+            campaign_status: campaign.status,
+            pgbench_tps: Math.round(tps),
+            ratio: Number((events / seconds / tps).toFixed(3))
+        }));
+    }
+    finally {
+        await harness.cleanup();
+    }
+};
+
+
+main().catch((err) => {
+
+    console.error(err);
+    process.exit(1);
+});
