@@ -50,6 +50,7 @@ const dialerServer = async (overrides: Record<string, unknown> = {}, clock: Cloc
         simulatorTimeScale: 0.002,
         simulatorSeed: 7,
         dialerReconcileSeconds: 3600,
+        logLevel: process.env.TEST_LOG ?? 'silent',
         ...overrides
     }, { listen: true, clock });
 };

@@ -9,10 +9,15 @@ import type { CallEvent } from './telephony';
 // job, the campaign's counters and the tenant's minutes. Providers repeat and reorder events:
 // each (provider call, status) is recorded once and applied at most once, a late event never
 // undoes a final one, and the attempt number fences events of an older attempt.
+//
+// Events arrive by the thousand a second, so each is a few statements: progress (started,
+// ringing, answered...) is one; an end is the call locked and read, then one statement that
+// writes everything that follows from it.
 
 export interface Applied {
     applied: boolean;
     ended?: { campaignId: string; tenantId: string; callId: string };
+    settled?: boolean;                           // the job reached its end: the campaign may have too
 }
 
 
@@ -31,22 +36,40 @@ interface CallRow {
     answered_at: Date | null;
     billed_minutes: number;
     created_at: Date;
+    campaign_status: string;
+    max_retries: number;
+    retry_delay_seconds: number;
+    calling_config: { retry_backoff?: number };
+    event_id: string | null;
 }
 
+
+const quoted = (values: string[]) => `(${values.map((value) => `'${value}'`).join(', ')})`;
+
+const live = quoted(liveCallStatuses);
+
+const progress = new Set(['started', 'ringing', 'answered', 'machine', 'human', 'disconnected']);
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
-const findCall = async (trx: Knex.Transaction, event: CallEvent): Promise<CallRow | undefined> => {
+// The call an event names: by Talky's id from the webhook's query, else by the provider's
 
-    if (event.callId && uuid.test(event.callId)) {
-        const call = await trx('calls').where({ id: event.callId }).forUpdate().first();
-        if (call) {
-            return call;
-        }
-    }
+const target = (event: CallEvent) => (event.callId && uuid.test(event.callId) ? { sql: 'c.id = CAST(:target AS uuid)', target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
 
-    return await trx('calls').where({ provider_call_id: event.providerCallId }).forUpdate().first();
+
+const recordEvent = (find: string) => `
+    INSERT INTO call_events (call_id, provider_call_id, status, applied, payload)
+    VALUES ((SELECT c.id FROM calls c WHERE ${find}), :providerCallId, :status, EXISTS (SELECT 1 FROM calls c WHERE ${find}), :payload)
+    ON CONFLICT DO NOTHING RETURNING id`;
+
+
+const eventBindings = (event: CallEvent) => ({ ...target(event), providerCallId: event.providerCallId, status: event.status, payload: JSON.stringify(event.raw) });
+
+
+const notApplied = async (knex: Knex, eventId: string) => {
+
+    await knex('call_events').where({ id: eventId }).update({ applied: false });
 };
 
 
@@ -54,82 +77,91 @@ const findCall = async (trx: Knex.Transaction, event: CallEvent): Promise<CallRo
 
 export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: Outcome): Promise<Applied> => {
 
-    return await db.transaction(async (trx) => {
+    if (!forced && progress.has(event.status)) {
+        return await applyProgress(db, event, now);
+    }
 
-        const call = await findCall(trx, event);
-        const recorded = await trx.raw(`INSERT INTO call_events (call_id, provider_call_id, status, applied, payload) VALUES (?, ?, ?, true, ?) ON CONFLICT DO NOTHING RETURNING id`,
-            [call?.id ?? null, event.providerCallId, event.status, JSON.stringify(event.raw)]);
+    const applied = await db.transaction(async (trx) => {
 
-        if (!recorded.rows.length) {
-            return { applied: false };                                   // a repeat
+        const { sql: find, ...bindings } = { ...eventBindings(event) };
+        const { rows: [call] } = await trx.raw<{ rows: CallRow[] }>(`
+            WITH ev AS (${recordEvent(find)})
+            SELECT c.*, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config, (SELECT id FROM ev) AS event_id
+            FROM calls c JOIN campaigns m ON m.id = c.campaign_id
+            WHERE ${find}
+            FOR UPDATE OF c`, bindings);
+
+        if (!call?.event_id) {
+            return { applied: false };                                   // a repeat, or not one of ours
         }
 
-        const applied = call && (event.attempt === undefined || event.attempt === call.attempt) ? await apply(trx, call, event, now, forced) : { applied: false };
-        if (!applied.applied) {
-            await trx('call_events').where({ id: recorded.rows[0].id }).update({ applied: false });
+        if (event.attempt !== undefined && event.attempt !== call.attempt) {
+            await notApplied(trx, call.event_id);                        // an older attempt's
+            return { applied: false };
         }
 
-        return applied;
+        const result = !liveCallStatuses.includes(call.status) ? await afterEnd(trx, call, event, now) :
+            forced ? await end(trx, call, { outcome: forced, durationSeconds: 0 }, event, now) :
+                unansweredEnd[event.status] && call.answered_at ? { applied: false } :                  // an answered call ends with completed
+                    await end(trx, call, endingOf(call, event), event, now);
+        if (!result.applied) {
+            await notApplied(trx, call.event_id);
+        }
+
+        return result;
     });
+
+    // After the commit, so that of two last jobs ending together, the later sees the other: the
+    // campaign's row is not held for it (every end of the campaign passes through that row)
+
+    if (applied.settled) {
+        await completeIfDone(db, applied.ended!.campaignId, now);
+    }
+
+    return applied;
 };
 
 
-const apply = async (trx: Knex.Transaction, call: CallRow, event: CallEvent, now: Date, forced?: Outcome): Promise<Applied> => {
+// Progress of a live call, in one statement; nothing changes for a call that has ended
 
-    const live = liveCallStatuses.includes(call.status);
-    if (forced) {
-        return live ? await end(trx, call, { outcome: forced, durationSeconds: 0 }, event, now) : { applied: false };
+const applyProgress = async (db: Db, event: CallEvent, now: Date): Promise<Applied> => {
+
+    const { sql: find, ...bindings } = eventBindings(event);
+    const { rows: [result] } = await db.raw<{ rows: Array<{ event_id: string | null; applied: number }> }>(`
+        WITH ev AS (${recordEvent(find)}),
+        call AS (
+            UPDATE calls c SET
+                status = CASE WHEN :status = 'answered' THEN 'in_progress' WHEN :status IN ('started', 'ringing') AND c.status = 'dialing' THEN 'ringing' ELSE c.status END,
+                outcome = CASE WHEN :status = 'answered' THEN 'answered' ELSE c.outcome END,
+                answered_at = CASE WHEN :status = 'answered' THEN CAST(:timestamp AS timestamptz) ELSE c.answered_at END,
+                machine = c.machine OR :status = 'machine',
+                provider_call_id = COALESCE(c.provider_call_id, :providerCallId),
+                conversation_id = COALESCE(CAST(:conversation AS text), c.conversation_id),
+                last_event_at = :now, updated_at = :now
+            WHERE ${find} AND c.status IN ${live} AND (CAST(:attempt AS integer) IS NULL OR c.attempt = CAST(:attempt AS integer)) AND EXISTS (SELECT 1 FROM ev)
+            RETURNING c.job_id, c.attempt
+        ),
+        job AS (
+            UPDATE dialer_jobs j SET status = 'in_call', updated_at = :now
+            FROM call WHERE :status = 'answered' AND j.id = call.job_id AND j.attempt = call.attempt
+        )
+        SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM call)::integer AS applied`,
+    { ...bindings, timestamp: event.timestamp, conversation: event.conversationId ?? null, attempt: event.attempt ?? null, now });
+
+    if (result!.event_id && !result!.applied) {
+        await notApplied(db, result!.event_id);
     }
 
-    const changes: Record<string, unknown> = { updated_at: now };
-    if (!call.provider_call_id) {
-        changes.provider_call_id = event.providerCallId;
-    }
-
-    if (event.conversationId) {
-        changes.conversation_id = event.conversationId;
-    }
-
-    if (!live) {
-        return await afterEnd(trx, call, event, changes);
-    }
-
-    changes.last_event_at = now;
-    switch (event.status) {
-        case 'started':
-        case 'ringing':
-            if (call.status === 'dialing') {
-                changes.status = 'ringing';
-            }
-
-            break;
-
-        case 'answered':
-            Object.assign(changes, { status: 'in_progress', outcome: 'answered', answered_at: event.timestamp });
-            await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).update({ status: 'in_call', updated_at: now });
-            break;
-
-        case 'machine':
-            changes.machine = true;
-            break;
-
-        case 'completed':
-            return await end(trx, { ...call, ...changes } as CallRow, endingOf(call, event), event, now);
-
-        default: {
-            const outcome = unansweredEnd[event.status];
-            if (outcome && !call.answered_at) {
-                return await end(trx, { ...call, ...changes } as CallRow, { outcome, durationSeconds: 0 }, event, now);
-            }
-        }
-    }
-
-    await trx('calls').where({ id: call.id }).update(changes);
-    return { applied: true };
+    return { applied: Boolean(result!.applied) };
 };
 
 
 const endingOf = (call: CallRow, event: CallEvent) => {
+
+    const outcome = unansweredEnd[event.status];
+    if (outcome) {
+        return { outcome, durationSeconds: 0 };
+    }
 
     if (!call.answered_at) {
         return { outcome: 'no_answer' as Outcome, durationSeconds: 0 };     // refined if busy or timeout comes late
@@ -137,87 +169,63 @@ const endingOf = (call: CallRow, event: CallEvent) => {
 
     const fromTimes = event.startedAt && event.endedAt ? Math.round((event.endedAt.getTime() - event.startedAt.getTime()) / 1000) : 0;
     const durationSeconds = Math.max(0, Math.round(event.durationSeconds ?? fromTimes));
-    const outcome: Outcome = call.machine ? 'voicemail' : (call.goal_achieved ? 'goal_achieved' : 'goal_not_achieved');
-    return { outcome, durationSeconds };
+    const answered: Outcome = call.machine ? 'voicemail' : (call.goal_achieved ? 'goal_achieved' : 'goal_not_achieved');
+    return { outcome: answered, durationSeconds };
 };
 
 
-// The call's end: everything that follows from it, in the same transaction
+// The call's end and everything that follows from it: the lead's and the job's next step (a
+// retry while retries remain), the campaign's counters and the minutes, then perhaps the
+// campaign's completion. The job
+// is fenced by the attempt: a newer attempt's job is left alone, and the lead with it. A call
+// that was never placed does not count as an attempt: the job goes back to the line at once.
 
-export const end = async (trx: Knex.Transaction, call: CallRow, ending: { outcome: Outcome; durationSeconds: number }, event: Pick<CallEvent, 'timestamp' | 'endedAt' | 'price'>, now: Date): Promise<Applied> => {
+const endSql = `
+    WITH call AS (
+        UPDATE calls SET status = 'completed', outcome = :outcome, ended_at = :endedAt, duration_seconds = :duration, billed_minutes = :billed,
+            price = :price, provider_call_id = COALESCE(provider_call_id, :providerCallId), conversation_id = COALESCE(:conversation, conversation_id),
+            last_event_at = :now, updated_at = :now
+        WHERE id = :callId
+    ),
+    job AS (
+        UPDATE dialer_jobs SET status = :jobStatus, last_outcome = COALESCE(:result, last_outcome), next_attempt_at = :retryAt,
+            last_decision = :decision, decisions = :decisions, updated_at = :now
+        WHERE id = :jobId AND attempt = :attempt
+        RETURNING id
+    ),
+    lead AS (
+        UPDATE leads SET status = :leadStatus, last_call_result = COALESCE(:result, last_call_result), last_called_at = COALESCE(:calledAt, last_called_at),
+            call_attempts = call_attempts + :attempts, updated_at = :now
+        WHERE id = :leadId AND EXISTS (SELECT 1 FROM job)
+    ),
+    tenant AS (
+        UPDATE tenants SET minutes_remaining = minutes_remaining - :billed WHERE id = :tenantId AND :billed > 0
+    )
+    UPDATE campaigns SET calls_completed = calls_completed + :completed, calls_failed = calls_failed + :failed, updated_at = :now
+    WHERE id = :campaignId
+    RETURNING EXISTS (SELECT 1 FROM job) AS settled`;
+
+
+const end = async (trx: Knex.Transaction, call: CallRow, ending: { outcome: Outcome; durationSeconds: number }, event: CallEvent, now: Date): Promise<Applied> => {
 
     const { outcome, durationSeconds } = ending;
+    const placed = outcome !== 'not_placed';
+    const after = placed ? next(outcome, call.attempt, { status: call.campaign_status, max_retries: call.max_retries, retry_delay_seconds: call.retry_delay_seconds, calling_config: call.calling_config }, now) : null;
+    const decision = after ? (after.job === 'retry_scheduled' ? 'retry' : after.job) : 'not_placed';
     const billed = Math.ceil(durationSeconds / 60);
-    const { provider_call_id: providerCallId, conversation_id: conversationId } = call as CallRow & { conversation_id?: string };
-    await trx('calls').where({ id: call.id }).update({
-        status: 'completed',
-        outcome,
-        provider_call_id: providerCallId,
-        conversation_id: conversationId,
-        machine: call.machine,
-        answered_at: call.answered_at,
-        ended_at: event.endedAt ?? event.timestamp,
-        duration_seconds: durationSeconds,
-        billed_minutes: billed,
-        price: event.price ?? null,
-        last_event_at: now,
-        updated_at: now
+
+    const { rows: [{ settled }] } = await trx.raw(endSql, {
+        callId: call.id, jobId: call.job_id, leadId: call.lead_id, tenantId: call.tenant_id, campaignId: call.campaign_id, attempt: call.attempt,
+        outcome, endedAt: event.endedAt ?? event.timestamp, duration: durationSeconds, billed, price: event.price ?? null,
+        providerCallId: event.providerCallId.startsWith('talky:') ? null : event.providerCallId, conversation: event.conversationId ?? null,
+        jobStatus: after?.job ?? 'retry_scheduled', retryAt: after ? after.retryAt : now, result: placed ? outcome : null,
+        decision, decisions: logDecision(trx, now, decision, placed ? outcome : null),
+        leadStatus: after?.lead ?? 'pending', calledAt: placed ? call.created_at : null, attempts: placed ? 1 : 0,
+        completed: placed && call.answered_at ? 1 : 0, failed: placed && !call.answered_at ? 1 : 0,
+        now
     });
 
-    // The campaign's and the tenant's rows are shared by every call: locked last, held briefly
-
-    const campaign = await trx('campaigns').where({ id: call.campaign_id }).first('status', 'max_retries', 'retry_delay_seconds', 'calling_config');
-    const final = await settleJob(trx, call, outcome, campaign, now);
-    if (outcome !== 'not_placed') {
-        await trx('campaigns').where({ id: call.campaign_id }).increment(call.answered_at ? 'calls_completed' : 'calls_failed', 1);
-    }
-
-    if (billed) {
-        await trx('tenants').where({ id: call.tenant_id }).decrement('minutes_remaining', billed);
-    }
-
-    if (final) {
-        await completeIfDone(trx, call.campaign_id, now);
-    }
-
-    return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
-};
-
-
-const settleJob = async (trx: Knex.Transaction, call: CallRow, outcome: Outcome, campaign: Parameters<typeof next>[2], now: Date): Promise<boolean> => {
-
-    const job = await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).forUpdate().first('id');
-    if (!job) {
-        return false;                                                    // a newer attempt owns the job
-    }
-
-    // A call the provider never placed does not count as an attempt: the job goes back to the line
-
-    if (outcome === 'not_placed') {
-        await trx('leads').where({ id: call.lead_id }).update({ status: 'pending', updated_at: now });
-        await trx('dialer_jobs').where({ id: job.id }).update({ status: 'retry_scheduled', next_attempt_at: now, last_decision: 'not_placed', decisions: logDecision(trx, now, 'not_placed'), updated_at: now });
-        return false;
-    }
-
-    const after = next(outcome, call.attempt, campaign, now);
-    await trx('leads').where({ id: call.lead_id }).update({
-        status: after.lead,
-        last_call_result: outcome,
-        last_called_at: call.created_at,
-        call_attempts: trx.raw('call_attempts + 1'),
-        updated_at: now
-    });
-
-    await trx('dialer_jobs').where({ id: job.id }).update({
-        status: after.job,
-        last_outcome: outcome,
-        next_attempt_at: after.retryAt,
-        last_decision: after.job === 'retry_scheduled' ? 'retry' : after.job,
-        decisions: logDecision(trx, now, after.job === 'retry_scheduled' ? 'retry' : after.job, outcome),
-        updated_at: now
-    });
-
-    return after.job !== 'retry_scheduled';
+    return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id }, settled: Boolean(settled && after && after.job !== 'retry_scheduled') };
 };
 
 
@@ -236,11 +244,11 @@ export const completeIfDone = async (knex: Knex, campaignId: string, now: Date) 
 // call went unanswered (both retryable, so only the label moves); a completed after the
 // reconciler settled a call brings its duration, charged then.
 
-const afterEnd = async (trx: Knex.Transaction, call: CallRow, event: CallEvent, changes: Record<string, unknown>): Promise<Applied> => {
+const afterEnd = async (trx: Knex.Transaction, call: CallRow, event: CallEvent, now: Date): Promise<Applied> => {
 
     const refined = unansweredEnd[event.status];
     if (refined && call.outcome === 'no_answer' && !call.answered_at && retryable.has(refined)) {
-        await trx('calls').where({ id: call.id }).update({ ...changes, outcome: refined });
+        await trx('calls').where({ id: call.id }).update({ outcome: refined, updated_at: now });
         await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).update({ last_outcome: refined });
         await trx('leads').where({ id: call.lead_id, last_call_result: 'no_answer' }).update({ last_call_result: refined });
         return { applied: true };
@@ -248,11 +256,10 @@ const afterEnd = async (trx: Knex.Transaction, call: CallRow, event: CallEvent, 
 
     if (event.status === 'completed' && call.billed_minutes === 0 && call.answered_at && event.durationSeconds) {
         const billed = Math.ceil(event.durationSeconds / 60);
-        await trx('calls').where({ id: call.id }).update({ ...changes, duration_seconds: Math.round(event.durationSeconds), billed_minutes: billed });
+        await trx('calls').where({ id: call.id }).update({ duration_seconds: Math.round(event.durationSeconds), billed_minutes: billed, updated_at: now });
         await trx('tenants').where({ id: call.tenant_id }).decrement('minutes_remaining', billed);
         return { applied: true };
     }
 
     return { applied: false };
 };
-

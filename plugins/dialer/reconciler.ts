@@ -2,7 +2,7 @@ import type { Core } from '../../core/plugin';
 import { settle, type DialContext } from './dial';
 import { applyEvent } from './events';
 import { enqueue, missing, type Enqueueable } from './enqueue';
-import { liveCallStatuses } from './outcomes';
+import { liveCallStatuses, openJobStatuses } from './outcomes';
 
 
 // Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
@@ -127,6 +127,19 @@ export const cancelStopped = async (core: Core) => {
 };
 
 
+// Running campaigns whose every job is final, should the process that ended the last one have
+// died before it looked
+
+export const completeFinished = async (core: Core) => {
+
+    return await core.db('campaigns as c')
+        .where('c.status', 'running')
+        .whereExists((jobs) => jobs.select(core.db.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id'))
+        .whereNotExists((open) => open.select(core.db.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id').whereIn('j.status', openJobStatuses))
+        .update({ status: 'completed', updated_at: core.clock.now() });
+};
+
+
 export const reconcile = async (context: DialContext, stuckMs: number) => {
 
     await context.slots.restore(context.core.db);
@@ -134,5 +147,6 @@ export const reconcile = async (context: DialContext, stuckMs: number) => {
     const promoted = await promoteDue(context.core);
     const requeued = await requeueLost(context.core);
     const settled = await settleStuck(context, stuckMs);
+    await completeFinished(context.core);
     return { promoted, requeued, settled };
 };
