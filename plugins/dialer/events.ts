@@ -10,14 +10,13 @@ import type { CallEvent } from './telephony';
 // each (provider call, status) is recorded once and applied at most once, a late event never
 // undoes a final one, and the attempt number fences events of an older attempt.
 //
-// Events arrive by the thousand a second, so each is a few statements: progress (started,
-// ringing, answered...) is one; an end is the call locked and read, then one statement that
-// writes everything that follows from it.
+// Events arrive by the thousand a second, so each is as few statements as can be: progress
+// (started, ringing, answered...) is one; an end is the call read, then one statement that
+// writes everything that follows from it, on the condition that the call is still as read.
 
 export interface Applied {
     applied: boolean;
     ended?: { campaignId: string; tenantId: string; callId: string };
-    settled?: boolean;                           // the job reached its end: the campaign may have too
 }
 
 
@@ -40,7 +39,7 @@ interface CallRow {
     max_retries: number;
     retry_delay_seconds: number;
     calling_config: { retry_backoff?: number };
-    event_id: string | null;
+    version: string;
 }
 
 
@@ -81,44 +80,34 @@ export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: O
         return await applyProgress(db, event, now);
     }
 
-    const applied = await db.transaction(async (trx) => {
-
-        const { sql: find, ...bindings } = { ...eventBindings(event) };
-        const { rows: [call] } = await trx.raw<{ rows: CallRow[] }>(`
-            WITH ev AS (${recordEvent(find)})
-            SELECT c.*, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config, (SELECT id FROM ev) AS event_id
+    const { sql: find, ...bindings } = eventBindings(event);
+    for (let i = 0; i < 10; ++i) {
+        const { rows: [call] } = await db.raw<{ rows: CallRow[] }>(`
+            SELECT c.*, c.xmin::text AS version, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config
             FROM calls c JOIN campaigns m ON m.id = c.campaign_id
-            WHERE ${find}
-            FOR UPDATE OF c`, bindings);
+            WHERE ${find}`, bindings);
 
-        if (!call?.event_id) {
-            return { applied: false };                                   // a repeat, or not one of ours
-        }
-
-        if (event.attempt !== undefined && event.attempt !== call.attempt) {
-            await notApplied(trx, call.event_id);                        // an older attempt's
+        if (!call || (event.attempt !== undefined && event.attempt !== call.attempt)) {
+            await db.raw(recordEvent(find), bindings);                   // not one of ours, or an older attempt's
             return { applied: false };
         }
 
-        const result = !liveCallStatuses.includes(call.status) ? await afterEnd(trx, call, event, now) :
-            forced ? await end(trx, call, { outcome: forced, durationSeconds: 0 }, event, now) :
-                unansweredEnd[event.status] && call.answered_at ? { applied: false } :                  // an answered call ends with completed
-                    await end(trx, call, endingOf(call, event), event, now);
-        if (!result.applied) {
-            await notApplied(trx, call.event_id);
+        if (!liveCallStatuses.includes(call.status)) {
+            return await afterEnd(db, event, find, bindings, now);
         }
 
-        return result;
-    });
+        if (!forced && unansweredEnd[event.status] && call.answered_at) {
+            await db.raw(recordEvent(find), bindings);                   // an answered call ends with completed
+            return { applied: false };
+        }
 
-    // After the commit, so that of two last jobs ending together, the later sees the other: the
-    // campaign's row is not held for it (every end of the campaign passes through that row)
-
-    if (applied.settled) {
-        await completeIfDone(db, applied.ended!.campaignId, now);
+        const result = await end(db, call, forced ? { outcome: forced, durationSeconds: 0 } : endingOf(call, event), event, now);
+        if (result !== 'moved') {
+            return result;
+        }
     }
 
-    return applied;
+    throw new Error(`Call ${event.callId ?? event.providerCallId} kept changing while its ${event.status} event was applied`);
 };
 
 
@@ -174,23 +163,30 @@ const endingOf = (call: CallRow, event: CallEvent) => {
 };
 
 
-// The call's end and everything that follows from it: the lead's and the job's next step (a
-// retry while retries remain), the campaign's counters and the minutes, then perhaps the
-// campaign's completion. The job
-// is fenced by the attempt: a newer attempt's job is left alone, and the lead with it. A call
-// that was never placed does not count as an attempt: the job goes back to the line at once.
+// The call's end and everything that follows from it, in one statement: the event recorded,
+// the call ended (if it is still as it was read: its row version), the lead's and the job's next
+// step (a retry while retries remain), the campaign's counters and the minutes. The job is fenced
+// by the attempt: a newer attempt's job is left alone, and the lead with it. A call that was never
+// placed does not count as an attempt: the job goes back to the line at once. One statement
+// commits without a round trip in between, so the campaign's and the tenant's rows, which every
+// end passes through, are held for as short a time as can be.
 
 const endSql = `
-    WITH call AS (
+    WITH ev AS (
+        INSERT INTO call_events (call_id, provider_call_id, status, applied, payload) VALUES (:callId, :eventProviderCallId, :status, true, :payload)
+        ON CONFLICT DO NOTHING RETURNING id
+    ),
+    call AS (
         UPDATE calls SET status = 'completed', outcome = :outcome, ended_at = :endedAt, duration_seconds = :duration, billed_minutes = :billed,
             price = :price, provider_call_id = COALESCE(provider_call_id, :providerCallId), conversation_id = COALESCE(:conversation, conversation_id),
             last_event_at = :now, updated_at = :now
-        WHERE id = :callId
+        WHERE id = :callId AND xmin = CAST(:version AS xid) AND EXISTS (SELECT 1 FROM ev)
+        RETURNING id
     ),
     job AS (
         UPDATE dialer_jobs SET status = :jobStatus, last_outcome = COALESCE(:result, last_outcome), next_attempt_at = :retryAt,
             last_decision = :decision, decisions = :decisions, updated_at = :now
-        WHERE id = :jobId AND attempt = :attempt
+        WHERE id = :jobId AND attempt = :attempt AND EXISTS (SELECT 1 FROM call)
         RETURNING id
     ),
     lead AS (
@@ -199,14 +195,16 @@ const endSql = `
         WHERE id = :leadId AND EXISTS (SELECT 1 FROM job)
     ),
     tenant AS (
-        UPDATE tenants SET minutes_remaining = minutes_remaining - :billed WHERE id = :tenantId AND :billed > 0
+        UPDATE tenants SET minutes_remaining = minutes_remaining - :billed WHERE id = :tenantId AND :billed > 0 AND EXISTS (SELECT 1 FROM call)
+    ),
+    campaign AS (
+        UPDATE campaigns SET calls_completed = calls_completed + :completed, calls_failed = calls_failed + :failed, updated_at = :now
+        WHERE id = :campaignId AND EXISTS (SELECT 1 FROM call) AND CAST(:completed AS integer) + CAST(:failed AS integer) > 0
     )
-    UPDATE campaigns SET calls_completed = calls_completed + :completed, calls_failed = calls_failed + :failed, updated_at = :now
-    WHERE id = :campaignId
-    RETURNING EXISTS (SELECT 1 FROM job) AS settled`;
+    SELECT (SELECT id FROM ev) AS event_id, EXISTS (SELECT 1 FROM call) AS ended, EXISTS (SELECT 1 FROM job) AS settled`;
 
 
-const end = async (trx: Knex.Transaction, call: CallRow, ending: { outcome: Outcome; durationSeconds: number }, event: CallEvent, now: Date): Promise<Applied> => {
+const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSeconds: number }, event: CallEvent, now: Date): Promise<Applied | 'moved'> => {
 
     const { outcome, durationSeconds } = ending;
     const placed = outcome !== 'not_placed';
@@ -214,18 +212,34 @@ const end = async (trx: Knex.Transaction, call: CallRow, ending: { outcome: Outc
     const decision = after ? (after.job === 'retry_scheduled' ? 'retry' : after.job) : 'not_placed';
     const billed = Math.ceil(durationSeconds / 60);
 
-    const { rows: [{ settled }] } = await trx.raw(endSql, {
-        callId: call.id, jobId: call.job_id, leadId: call.lead_id, tenantId: call.tenant_id, campaignId: call.campaign_id, attempt: call.attempt,
+    const { rows: [row] } = await db.raw<{ rows: Array<{ event_id: string | null; ended: boolean; settled: boolean }> }>(endSql, {
+        callId: call.id, jobId: call.job_id, leadId: call.lead_id, tenantId: call.tenant_id, campaignId: call.campaign_id, attempt: call.attempt, version: call.version,
+        status: event.status, eventProviderCallId: event.providerCallId, payload: JSON.stringify(event.raw),
         outcome, endedAt: event.endedAt ?? event.timestamp, duration: durationSeconds, billed, price: event.price ?? null,
         providerCallId: event.providerCallId.startsWith('talky:') ? null : event.providerCallId, conversation: event.conversationId ?? null,
         jobStatus: after?.job ?? 'retry_scheduled', retryAt: after ? after.retryAt : now, result: placed ? outcome : null,
-        decision, decisions: logDecision(trx, now, decision, placed ? outcome : null),
+        decision, decisions: logDecision(db, now, decision, placed ? outcome : null),
         leadStatus: after?.lead ?? 'pending', calledAt: placed ? call.created_at : null, attempts: placed ? 1 : 0,
         completed: placed && call.answered_at ? 1 : 0, failed: placed && !call.answered_at ? 1 : 0,
         now
     });
 
-    return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id }, settled: Boolean(settled && after && after.job !== 'retry_scheduled') };
+    if (!row!.event_id) {
+        return { applied: false };                                       // a repeat
+    }
+
+    if (!row!.ended) {
+        await db('call_events').where({ id: row!.event_id }).delete();  // the call moved since it was read: read it again
+        return 'moved';
+    }
+
+    // After the commit, so that of two last jobs ending together the later sees the other
+
+    if (row!.settled && after && after.job !== 'retry_scheduled') {
+        await completeIfDone(db, call.campaign_id, now);
+    }
+
+    return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
 };
 
 
@@ -242,24 +256,36 @@ export const completeIfDone = async (knex: Knex, campaignId: string, now: Date) 
 
 // Events after the end: a busy or timeout that arrived after completed names the real reason the
 // call went unanswered (both retryable, so only the label moves); a completed after the
-// reconciler settled a call brings its duration, charged then.
+// reconciler settled a call brings its duration, charged then. Rare: a transaction of its own.
 
-const afterEnd = async (trx: Knex.Transaction, call: CallRow, event: CallEvent, now: Date): Promise<Applied> => {
+const afterEnd = async (db: Db, event: CallEvent, find: string, bindings: Record<string, unknown>, now: Date): Promise<Applied> => {
 
-    const refined = unansweredEnd[event.status];
-    if (refined && call.outcome === 'no_answer' && !call.answered_at && retryable.has(refined)) {
-        await trx('calls').where({ id: call.id }).update({ outcome: refined, updated_at: now });
-        await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).update({ last_outcome: refined });
-        await trx('leads').where({ id: call.lead_id, last_call_result: 'no_answer' }).update({ last_call_result: refined });
-        return { applied: true };
-    }
+    return await db.transaction(async (trx) => {
 
-    if (event.status === 'completed' && call.billed_minutes === 0 && call.answered_at && event.durationSeconds) {
-        const billed = Math.ceil(event.durationSeconds / 60);
-        await trx('calls').where({ id: call.id }).update({ duration_seconds: Math.round(event.durationSeconds), billed_minutes: billed, updated_at: now });
-        await trx('tenants').where({ id: call.tenant_id }).decrement('minutes_remaining', billed);
-        return { applied: true };
-    }
+        const { rows: [call] } = await trx.raw<{ rows: Array<CallRow & { event_id: string | null }> }>(`
+            WITH ev AS (${recordEvent(find)})
+            SELECT c.*, (SELECT id FROM ev) AS event_id FROM calls c WHERE ${find} FOR UPDATE`, bindings);
 
-    return { applied: false };
+        if (!call?.event_id) {
+            return { applied: false };
+        }
+
+        const refined = unansweredEnd[event.status];
+        if (refined && call.outcome === 'no_answer' && !call.answered_at && retryable.has(refined)) {
+            await trx('calls').where({ id: call.id }).update({ outcome: refined, updated_at: now });
+            await trx('dialer_jobs').where({ id: call.job_id, attempt: call.attempt }).update({ last_outcome: refined });
+            await trx('leads').where({ id: call.lead_id, last_call_result: 'no_answer' }).update({ last_call_result: refined });
+            return { applied: true };
+        }
+
+        if (event.status === 'completed' && call.billed_minutes === 0 && call.answered_at && event.durationSeconds) {
+            const billed = Math.ceil(event.durationSeconds / 60);
+            await trx('calls').where({ id: call.id }).update({ duration_seconds: Math.round(event.durationSeconds), billed_minutes: billed, updated_at: now });
+            await trx('tenants').where({ id: call.tenant_id }).decrement('minutes_remaining', billed);
+            return { applied: true };
+        }
+
+        await notApplied(trx, call.event_id);
+        return { applied: false };
+    });
 };
