@@ -8,7 +8,10 @@
 
 import ChildProcess from 'child_process';
 import Crypto from 'crypto';
+import Fs from 'fs';
 import Http from 'http';
+import Os from 'os';
+import Path from 'path';
 
 import Pg from 'pg';
 
@@ -101,24 +104,20 @@ const main = async () => {
             };
         });
 
-        const agent = new Http.Agent({ keepAlive: true, maxSockets: senders });
-        let next = 0;
-        let failures = 0;
-        const sender = async () => {
+        // The senders run in a process of their own, as a provider's would: the server's event
+        // loop serves only the webhooks
 
-            while (next < prepared.length) {
-                const call = prepared[next++]!;
-                for (const { body, token } of call.bodies) {
-                    const status = await post(agent, port, call.path, body, token);
-                    failures += status >= 300 ? 1 : 0;
-                }
-            }
-        };
+        const file = Path.join(Os.tmpdir(), `talky-events-${process.pid}.json`);
+        Fs.writeFileSync(file, JSON.stringify(prepared));
+        const { seconds, failures } = await new Promise<{ seconds: number; failures: number }>((resolve, reject) => {
 
-        const started = process.hrtime.bigint();
-        await Promise.all(Array.from({ length: senders }, sender));
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        agent.destroy();
+            const child = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', __filename, '--send', file, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let output = '';
+            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`senders exited with ${code}`))));
+        });
+
+        Fs.rmSync(file);
 
         const ended = Number((await db('calls').where({ campaign_id: campaignId, status: 'completed' }).count({ n: '*' }))[0]!.n);
         const campaign = await db('campaigns').where({ id: campaignId }).first('calls_completed', 'status');
@@ -159,7 +158,33 @@ const main = async () => {
 };
 
 
-main().catch((err) => {
+// The sending side: 50 senders, each taking the next call and sending its events in order
+
+const send = async (file: string, port: number) => {
+
+    const prepared = JSON.parse(Fs.readFileSync(file, 'utf8')) as Prepared[];
+    const agent = new Http.Agent({ keepAlive: true, maxSockets: senders });
+    let next = 0;
+    let failures = 0;
+    const sender = async () => {
+
+        while (next < prepared.length) {
+            const call = prepared[next++]!;
+            for (const { body, token } of call.bodies) {
+                const status = await post(agent, port, call.path, body, token);
+                failures += status >= 300 ? 1 : 0;
+            }
+        }
+    };
+
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: senders }, sender));
+    agent.destroy();
+    process.stdout.write(JSON.stringify({ seconds: Number(process.hrtime.bigint() - started) / 1e9, failures }));
+};
+
+
+(process.argv[2] === '--send' ? send(process.argv[3]!, Number(process.argv[4])) : main()).catch((err) => {
 
     console.error(err);
     process.exit(1);
