@@ -46,13 +46,16 @@ export const enqueue = async (queues: Queues, redis: Redis, prefix: string, jobs
         await redis.publish(tenantsChannel(prefix), tenants.join(' '));
     }
 
-    for (const [name, list] of byQueue) {
+    // Each queue has its own connection: they fill side by side
+
+    await Promise.all([...byQueue].map(async ([name, list]) => {
+
         const queue = queues.get(name);
         const failed = await queue.saveAll(list.map((job) => queue.createJob({ id: job.id, seq: job.seq }).setId(messageId(job))));
         if (failed.size) {
             throw [...failed.values()][0];
         }
-    }
+    }));
 };
 
 
