@@ -234,7 +234,7 @@ const claim = async (context: DialContext, row: DialRow, callId: string) => {
     const now = clock.now();
     try {
         const { rows } = await db.raw<{ rows: Array<{ attempt: number }> }>(claimSql, [
-            db.raw(`jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', ?::timestamptz, 'decision', 'dialed', 'reason', null)), '$[last - 19 to last]')`, [now]),
+            logDecision(db, now, 'dialed'),
             now, row.id, row.seq, row.phone_number,
             callId, context.provider, row.phone_number, now, now, now,
             now

@@ -32,12 +32,14 @@ declare module '../../core/providers' {
 export const fileMailer = (dir: string, from: string): Mailer => {
 
     const transport = Nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    let sent = 0;                                           // orders the messages of one millisecond
 
     return {
         async send(message) {
 
+            const at = new Date().toISOString().replace(/[:.]/g, '-');
+            const id = `${at}-${String(++sent % 1e6).padStart(6, '0')}-${Crypto.randomBytes(4).toString('hex')}`;
             const info = await transport.sendMail({ from, textEncoding: 'quoted-printable', ...message });
-            const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Crypto.randomBytes(4).toString('hex')}`;
             await Fs.mkdir(dir, { recursive: true });
 
             // Written aside and renamed, so whoever watches the folder never reads half a message
