@@ -1,4 +1,6 @@
 import ChildProcess from 'child_process';
+import Fs from 'fs';
+import Os from 'os';
 import Path from 'path';
 
 import Code from '@hapi/code';
@@ -531,6 +533,40 @@ describe('dialer', () => {
             finally {
                 worker.kill('SIGKILL');
                 await harness.cleanup();
+            }
+        });
+
+        it('records calls when the campaign asks, keeping each file through the storage slot', async () => {
+
+            const storageDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'talky-storage-'));
+            const harness = await dialerServer({ simulatorOutcomes: 'answered:1', storageDir });
+            try {
+                const { server } = harness;
+                const { db } = server.plugins.core;
+                const owner = await signUp(server);
+                const id = await campaignWith(server, owner, numbers(3, 1000), { max_retries: 0, calling_config: { record: true } });
+
+                await post(server, owner, `/api/v1/campaigns/${id}/start`);
+                await finished(server, id);
+                await waitFor(async () => await count(server, 'recordings', { tenant_id: owner.tenantId }) === 3, 30_000);
+
+                const recordings: Array<Record<string, string>> = await db('recordings as r').join('calls as c', 'c.id', 'r.call_id').where('c.campaign_id', id).select('r.*');
+                for (const recording of recordings) {
+                    expect(recording.storage_key).to.startWith(`recordings/${owner.tenantId}/${recording.call_id}/`);
+                    const file = Fs.readFileSync(Path.join(storageDir, recording.storage_key));
+                    expect(file.length).to.equal(Number(recording.size_bytes));
+                    expect(file.subarray(0, 4).toString()).to.equal('RIFF');
+                }
+
+                // A repeated recording webhook stores nothing twice
+
+                const [first] = recordings;
+                await server.plugins.dialer.handleRecording({ callId: first.call_id, recordingId: first.provider_recording_id, url: `${server.plugins.simulator.instance().url}/v1/files/${first.provider_recording_id}`, raw: {} });
+                expect(await count(server, 'recordings', { tenant_id: owner.tenantId })).to.equal(3);
+            }
+            finally {
+                await harness.cleanup();
+                Fs.rmSync(storageDir, { recursive: true, force: true });
             }
         });
 
