@@ -54,7 +54,9 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // The call an event names: by Talky's id from the webhook's query, else by the provider's
 
-const target = (event: CallEvent) => (event.callId && uuid.test(event.callId) ? { sql: 'c.id = CAST(:target AS uuid)', target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
+const targetById = 'c.id = CAST(:target AS uuid)';
+
+const target = (event: CallEvent) => (event.callId && uuid.test(event.callId) ? { sql: targetById, target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
 
 
 const recordEvent = (find: string) => `
@@ -85,7 +87,7 @@ export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: O
         const { rows: [call] } = await db.raw<{ rows: CallRow[] }>(`
             SELECT c.*, c.xmin::text AS version, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config
             FROM calls c JOIN campaigns m ON m.id = c.campaign_id
-            WHERE ${find}`, bindings);
+            WHERE ${find}`, bindings).options({ name: `talky-call-read-${find === targetById ? 'id' : 'uuid'}` });
 
         if (!call || (event.attempt !== undefined && event.attempt !== call.attempt)) {
             await db.raw(recordEvent(find), bindings);                   // not one of ours, or an older attempt's
@@ -135,7 +137,7 @@ const applyProgress = async (db: Db, event: CallEvent, now: Date): Promise<Appli
             FROM call WHERE :status = 'answered' AND j.id = call.job_id AND j.attempt = call.attempt
         )
         SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM call)::integer AS applied`,
-    { ...bindings, timestamp: event.timestamp, conversation: event.conversationId ?? null, attempt: event.attempt ?? null, now });
+    { ...bindings, timestamp: event.timestamp, conversation: event.conversationId ?? null, attempt: event.attempt ?? null, now }).options({ name: `talky-call-progress-${find === targetById ? 'id' : 'uuid'}` });
 
     if (result!.event_id && !result!.applied) {
         await notApplied(db, result!.event_id);
@@ -222,7 +224,7 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
         leadStatus: after?.lead ?? 'pending', calledAt: placed ? call.created_at : null, attempts: placed ? 1 : 0,
         completed: placed && call.answered_at ? 1 : 0, failed: placed && !call.answered_at ? 1 : 0,
         now
-    });
+    }).options({ name: 'talky-call-end' });
 
     if (!row!.event_id) {
         return { applied: false };                                       // a repeat
