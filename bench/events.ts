@@ -2,9 +2,10 @@
 // over HTTP, against pgbench's TPC-B-like transactions per second on the same machine in the
 // same run (50 clients too). Each call gets started, ringing, answered and completed, in order;
 // completed ends it in one transaction (call, lead, job, campaign counters, minutes). Prints JSON;
-// ratio is events per second over pgbench's transactions per second.
+// ratio is the median events per second over pgbench's median transactions per second, their
+// rounds taking turns.
 //
-//     npx tsx bench/events.ts [calls] [pgbench seconds]
+//     npx tsx bench/events.ts [calls per round] [pgbench seconds] [rounds]
 
 import ChildProcess from 'child_process';
 import Crypto from 'crypto';
@@ -23,7 +24,8 @@ import { signUp } from '../test/lib/session';
 
 
 const calls = Number(process.argv[2] ?? 5000);
-const pgbenchSeconds = Number(process.argv[3] ?? 15);
+const pgbenchSeconds = Number(process.argv[3] ?? 10);
+const rounds = Number(process.argv[4] ?? 3);
 const senders = 50;
 const secret = 'bench-signature-secret-0123456789';
 
@@ -34,14 +36,86 @@ interface Prepared {
 }
 
 
+const pgbenchInit = (url: string) => ChildProcess.execFileSync('pgbench', ['-i', '-q', '-s', '10', url], { stdio: 'ignore' });
+
+
 const pgbench = (url: string) => {
 
-    const run = (args: string[]) => ChildProcess.execFileSync('pgbench', [...args, url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    run(['-i', '-q', '-s', '10']);
-    const output = run(['-c', String(senders), '-j', '2', '-T', String(pgbenchSeconds)]);
+    const output = ChildProcess.execFileSync('pgbench', ['-c', String(senders), '-j', '2', '-T', String(pgbenchSeconds), url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return Number(/tps = ([\d.]+)/.exec(output)![1]);
 };
 
+
+// Calls as the dialer leaves them (lead calling, job dialing, call placed), and their four
+// events each, signed beforehand so that the senders cost little in the measured time
+
+const prepareCalls = async (server: Awaited<ReturnType<typeof startServer>>['server'], owner: Awaited<ReturnType<typeof signUp>>, round: number, count = calls): Promise<{ campaignId: string; prepared: Prepared[] }> => {
+
+    const { db } = server.plugins.core;
+    const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: `Bench ${round}`, max_retries: 0 } });
+    const campaignId = (created.result as { id: string }).id;
+    await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
+    await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number, status) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0'), 'calling' FROM generate_series(1, ?) AS i`, [owner.tenantId, campaignId, count]);
+    await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 1 FROM leads WHERE campaign_id = ?`, [campaignId]);
+    await db.raw(`
+        INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
+        SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, 1, 'vonage', gen_random_uuid()::text, l.phone_number, 'dialing'
+        FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ?`, [campaignId]);
+
+    await db.raw('VACUUM ANALYZE leads, dialer_jobs, calls');
+
+    const rows: Array<{ id: string; provider_call_id: string; to_number: string }> = await db('calls').where({ campaign_id: campaignId }).select('id', 'provider_call_id', 'to_number');
+    const prepared = rows.map((call) => {
+
+        const base = { uuid: call.provider_call_id, conversation_uuid: `CON-${call.id}`, from: '12025550100', to: call.to_number.slice(1), direction: 'outbound' };
+        const start = new Date();
+        const statuses = [
+            { status: 'started' },
+            { status: 'ringing' },
+            { status: 'answered' },
+            { status: 'completed', start_time: start.toISOString(), end_time: new Date(start.getTime() + 95_000).toISOString(), duration: '95', rate: '0.01400000', price: '0.02216667' }
+        ];
+
+        return {
+            path: `/api/v1/webhooks/vonage/event?call_id=${call.id}&attempt=1`,
+            bodies: statuses.map((extra) => {
+
+                const body = JSON.stringify({ ...base, ...extra, timestamp: new Date().toISOString() });
+                return { body, token: signWebhook(secret, body, { applicationId: Crypto.randomUUID() }) };
+            })
+        };
+    });
+
+    return { campaignId, prepared };
+};
+
+
+// The senders run in a process of their own, as a provider's would: the server's event loop
+// serves only the webhooks
+
+const sendAll = async (prepared: Prepared[], port: number) => {
+
+    const file = Path.join(Os.tmpdir(), `talky-events-${process.pid}.json`);
+    Fs.writeFileSync(file, JSON.stringify(prepared));
+    try {
+        return await new Promise<{ seconds: number; failures: number }>((resolve, reject) => {
+
+            const child = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', __filename, '--send', file, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let output = '';
+            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`senders exited with ${code}`))));
+        });
+    }
+    finally {
+        Fs.rmSync(file);
+    }
+};
+
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+
+// The machine is noisy: rounds of the webhooks and of pgbench take turns, and medians are compared
 
 const main = async () => {
 
@@ -49,97 +123,42 @@ const main = async () => {
     const harness = await startServer({ port, publicUrl: `http://127.0.0.1:${port}`, role: 'api', logLevel: 'warn', vonageSignatureSecret: secret, databasePoolMax: 20 }, { listen: true });
     const { server, config } = harness;
     const { db } = server.plugins.core;
+
+    const benchDb = connectionString(`${config.databaseUrl}_pgbench`);
+    const benchDbName = Pg.escapeIdentifier(new URL(benchDb).pathname.slice(1));
+    const admin = new Pg.Client({ connectionString: connectionString(config.databaseUrl) });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${benchDbName}`);
     try {
+        pgbenchInit(benchDb);
         const owner = await signUp(server, { plan: 'enterprise' });
         await db('tenants').where({ id: owner.tenantId }).update({ minutes_remaining: 10_000_000 });
-        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Bench', max_retries: 0 } });
-        const campaignId = (created.result as { id: string }).id;
-        await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
 
-        // Calls as the dialer leaves them: lead calling, job dialing, call placed
+        // A first round warms the server (prepared statements, pool, JIT) and is not counted
 
-        await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number, status) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0'), 'calling' FROM generate_series(1, ?) AS i`, [owner.tenantId, campaignId, calls]);
-        await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 1 FROM leads WHERE campaign_id = ?`, [campaignId]);
-        await db.raw(`
-            INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
-            SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, 1, 'vonage', gen_random_uuid()::text, l.phone_number, 'dialing'
-            FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ?`, [campaignId]);
+        await sendAll((await prepareCalls(server, owner, 0, Math.min(calls, 1000))).prepared, port);
 
-        await db.raw('VACUUM ANALYZE leads, dialer_jobs, calls');
+        const results = [];
+        for (let i = 1; i <= rounds; ++i) {
+            const { campaignId, prepared } = await prepareCalls(server, owner, i);
+            const { seconds, failures } = await sendAll(prepared, port);
+            const ended = Number((await db('calls').where({ campaign_id: campaignId, status: 'completed' }).count({ n: '*' }))[0]!.n);
+            const campaign = await db('campaigns').where({ id: campaignId }).first('calls_completed', 'status');
+            if (failures || ended !== calls || campaign.calls_completed !== calls || campaign.status !== 'completed') {
+                throw new Error(`round ${i}: ${failures} failures, ${ended} calls ended, counter ${campaign.calls_completed}, campaign ${campaign.status}`);
+            }
 
-        // Signed beforehand, so the senders cost little in the measured time
-
-        const rows: Array<{ id: string; provider_call_id: string; to_number: string }> = await db('calls').where({ campaign_id: campaignId }).select('id', 'provider_call_id', 'to_number');
-        const prepared: Prepared[] = rows.map((call) => {
-
-            const base = { uuid: call.provider_call_id, conversation_uuid: `CON-${call.id}`, from: '12025550100', to: call.to_number.slice(1), direction: 'outbound' };
-            const start = new Date();
-            const statuses = [
-                { status: 'started' },
-                { status: 'ringing' },
-                { status: 'answered' },
-                { status: 'completed', start_time: start.toISOString(), end_time: new Date(start.getTime() + 95_000).toISOString(), duration: '95', rate: '0.01400000', price: '0.02216667' }
-            ];
-
-            return {
-                path: `/api/v1/webhooks/vonage/event?call_id=${call.id}&attempt=1`,
-                bodies: statuses.map((extra) => {
-
-                    const body = JSON.stringify({ ...base, ...extra, timestamp: new Date().toISOString() });
-                    return { body, token: signWebhook(secret, body, { applicationId: Crypto.randomUUID() }) };
-                })
-            };
-        });
-
-        // The senders run in a process of their own, as a provider's would: the server's event
-        // loop serves only the webhooks
-
-        const file = Path.join(Os.tmpdir(), `talky-events-${process.pid}.json`);
-        Fs.writeFileSync(file, JSON.stringify(prepared));
-        const { seconds, failures } = await new Promise<{ seconds: number; failures: number }>((resolve, reject) => {
-
-            const child = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', __filename, '--send', file, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-            let output = '';
-            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-            child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`senders exited with ${code}`))));
-        });
-
-        Fs.rmSync(file);
-
-        const ended = Number((await db('calls').where({ campaign_id: campaignId, status: 'completed' }).count({ n: '*' }))[0]!.n);
-        const campaign = await db('campaigns').where({ id: campaignId }).first('calls_completed', 'status');
-
-        // pgbench in a database of its own, beside the test database
-
-        const benchDb = `${config.databaseUrl}_pgbench`;
-        const admin = new Pg.Client({ connectionString: connectionString(config.databaseUrl) });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${Pg.escapeIdentifier(new URL(benchDb).pathname.slice(1))}`);
-        let tps: number;
-        try {
-            tps = pgbench(connectionString(benchDb));
-        }
-        finally {
-            await admin.query(`DROP DATABASE ${Pg.escapeIdentifier(new URL(benchDb).pathname.slice(1))} WITH (FORCE)`);
-            await admin.end();
+            const tps = pgbench(benchDb);
+            results.push({ events_per_second: Math.round(calls * 4 / seconds), pgbench_tps: Math.round(tps) });
         }
 
-        const events = calls * 4;
-        console.log(JSON.stringify({
-            calls,
-            events,
-            senders,
-            seconds: Number(seconds.toFixed(2)),
-            events_per_second: Math.round(events / seconds),
-            failures,
-            calls_ended: ended,
-            calls_completed_counter: campaign.calls_completed,
-            campaign_status: campaign.status,
-            pgbench_tps: Math.round(tps),
-            ratio: Number((events / seconds / tps).toFixed(3))
-        }));
+        const eventsPerSecond = median(results.map((result) => result.events_per_second));
+        const tps = median(results.map((result) => result.pgbench_tps));
+        console.log(JSON.stringify({ calls_per_round: calls, events_per_round: calls * 4, senders, rounds: results, events_per_second: eventsPerSecond, pgbench_tps: tps, ratio: Number((eventsPerSecond / tps).toFixed(3)) }));
     }
     finally {
+        await admin.query(`DROP DATABASE ${benchDbName} WITH (FORCE)`);
+        await admin.end();
         await harness.cleanup();
     }
 };
