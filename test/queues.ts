@@ -46,6 +46,34 @@ describe('queues', () => {
         await dropTestData(base);
     });
 
+    it('adds many jobs with ids of their own at once, each id once, for the queue\'s workers', async () => {
+
+        const config = testConfig();
+        const server = await createServer(config);
+        await server.initialize();
+        try {
+            const { queues } = server.plugins.core;
+            const jobs = Array.from({ length: 2500 }, (_, i) => ({ id: `job-${i}`, data: { n: i } }));
+            expect(await queues.add('bulk', jobs)).to.equal(2500);
+            expect(await queues.add('bulk', [...jobs.slice(0, 10), { id: 'job-new', data: { n: -1 } }])).to.equal(1);
+
+            const seen: number[] = [];
+            queues.process<{ n: number }, void>('bulk', (job) => {
+
+                seen.push(job.data.n);
+                return Promise.resolve();
+            }, { concurrency: 20 });
+
+            await waitFor(() => seen.length === 2501, 20_000);
+            expect(new Set(seen).size).to.equal(2501);
+            expect(seen[0]).to.equal(0);                                 // first in, first out
+        }
+        finally {
+            await server.stop();
+            await dropTestData(config);
+        }
+    });
+
     it('keeps processing after a Redis outage, and starts when Redis comes up late', async () => {
 
         const redis = new Proxy({ host: '127.0.0.1', port: 6379 });

@@ -50,11 +50,7 @@ export const enqueue = async (queues: Queues, redis: Redis, prefix: string, jobs
 
     await Promise.all([...byQueue].map(async ([name, list]) => {
 
-        const queue = queues.get(name);
-        const failed = await queue.saveAll(list.map((job) => queue.createJob({ id: job.id, seq: job.seq }).setId(messageId(job))));
-        if (failed.size) {
-            throw [...failed.values()][0];
-        }
+        await queues.add(name, list.map((job) => ({ id: messageId(job), data: { id: job.id, seq: job.seq } })));
     }));
 };
 
