@@ -106,11 +106,6 @@ export class Slots {
 
         await this.redis.set(wholeKey, '1');
     }
-
-    async held(campaignId: string) {
-
-        return await this.redis.zcard(campaignKey(campaignId));
-    }
 }
 
 
