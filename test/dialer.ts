@@ -337,6 +337,31 @@ describe('dialer', () => {
             }
         });
 
+        it('gives a small tenant its turns while a large one fills the call rate', async () => {
+
+            const harness = await dialerServer({ telephonyMaxCps: 10, simulatorOutcomes: 'answered:1' });
+            try {
+                const { server } = harness;
+                const large = await signUp(server, { plan: 'pro' });
+                const small = await signUp(server, { plan: 'pro' });
+                const backlog = await campaignWith(server, large, numbers(60, 1100), { max_concurrent_calls: 10, max_retries: 0 });
+                const few = await campaignWith(server, small, numbers(3, 1200), { max_concurrent_calls: 10, max_retries: 0 });
+
+                await post(server, large, `/api/v1/campaigns/${backlog}/start`);
+                await waitFor(async () => await count(server, 'calls', { campaign_id: backlog }) >= 5);
+                await post(server, small, `/api/v1/campaigns/${few}/start`);
+                await finished(server, few);
+
+                // At 10 calls a second the large tenant needs six: the small one was not left behind it
+
+                expect(await count(server, 'calls', { campaign_id: backlog })).to.be.below(40);
+                await finished(server, backlog);
+            }
+            finally {
+                await harness.cleanup();
+            }
+        });
+
         it('retries at the campaign\'s delay on its clock, then gives up', async () => {
 
             const clock = movableClock();
