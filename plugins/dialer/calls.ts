@@ -1,7 +1,7 @@
 import type { Core } from '../../core/plugin';
 import type { Storage } from '../storage/backend';
 import type { DialContext } from './dial';
-import { applyEvent } from './events';
+import { applyEvent, isUuid } from './events';
 import type { AnswerRequest, CallLifecycle } from './lifecycle';
 import { liveCallStatuses } from './outcomes';
 import type { CallEvent, RecordingEvent } from './telephony';
@@ -10,13 +10,11 @@ import type { CallEvent, RecordingEvent } from './telephony';
 // The dialer's side of a provider's webhooks (see lifecycle.ts)
 
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 
 const findCall = (core: Core, ids: { callId?: string; providerCallId?: string; conversationId?: string }) => {
 
     const query = core.db('calls as c').join('campaigns as m', 'm.id', 'c.campaign_id');
-    if (ids.callId && uuid.test(ids.callId)) {
+    if (isUuid(ids.callId)) {
         return query.where('c.id', ids.callId);
     }
 

@@ -49,14 +49,14 @@ const live = quoted(liveCallStatuses);
 
 const progress = new Set(['started', 'ringing', 'answered', 'machine', 'human', 'disconnected']);
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string | undefined): value is string => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value ?? '');
 
 
 // The call an event names: by Talky's id from the webhook's query, else by the provider's
 
 const targetById = 'c.id = CAST(:target AS uuid)';
 
-const target = (event: CallEvent) => (event.callId && uuid.test(event.callId) ? { sql: targetById, target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
+const target = (event: CallEvent) => (isUuid(event.callId) ? { sql: targetById, target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
 
 
 const recordEvent = (find: string) => `
