@@ -124,6 +124,20 @@ export class Queues {
         return added;
     }
 
+    // Which of these job ids the queue still holds (waiting, delayed or running)
+
+    async held(name: string, ids: string[]) {
+
+        const queue = this.get(name) as unknown as { _commandable(): Promise<{ hmget(key: string, fields: string[], done: (err: Error | null, values: Array<string | null>) => void): void }>; toKey(key: string): string };
+        if (!ids.length) {
+            return new Set<string>();
+        }
+
+        const client = await queue._commandable();
+        const values = await new Promise<Array<string | null>>((resolve, reject) => client.hmget(queue.toKey('jobs'), ids, (err, found) => (err ? reject(err) : resolve(found))));
+        return new Set(ids.filter((_, i) => values[i] !== null));
+    }
+
     process<T, R>(name: string, handler: JobHandler<T, R>, options: ProcessOptions = {}) {
 
         if (this.workers.some((worker) => worker.name === name)) {

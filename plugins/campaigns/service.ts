@@ -40,6 +40,19 @@ export const get = async (db: Db, tenantId: string, id: string): Promise<Campaig
 };
 
 
+// The campaign's row, locked for the rest of the transaction: what changes its status begins here
+
+export const lock = async (trx: Db, tenantId: string, id: string): Promise<Pick<Campaign, 'id' | 'status'>> => {
+
+    const campaign = await live(trx, tenantId).where({ id }).forUpdate().first('id', 'status');
+    if (!campaign) {
+        throw Boom.notFound('Campaign not found');
+    }
+
+    return campaign;
+};
+
+
 // Limits that depend on the tenant: its plan's concurrency, and its own clients
 
 const checkInput = async (db: Db, tenantId: string, input: Record<string, unknown>) => {
@@ -82,12 +95,7 @@ export const update = async (db: Db, tenantId: string, id: string, input: Record
     await checkInput(db, tenantId, input);
     return await db.transaction(async (trx) => {
 
-        const current = await live(trx, tenantId).where({ id }).forUpdate().first('status');
-        if (!current) {
-            throw Boom.notFound('Campaign not found');
-        }
-
-        if (current.status === 'running') {
+        if ((await lock(trx, tenantId, id)).status === 'running') {
             throw Boom.conflict('A running campaign cannot be changed; pause it first');
         }
 
@@ -101,12 +109,7 @@ export const remove = async (db: Db, tenantId: string, id: string) => {
 
     await db.transaction(async (trx) => {
 
-        const current = await live(trx, tenantId).where({ id }).forUpdate().first('status');
-        if (!current) {
-            throw Boom.notFound('Campaign not found');
-        }
-
-        if (current.status === 'running') {
+        if ((await lock(trx, tenantId, id)).status === 'running') {
             throw Boom.conflict('A running campaign cannot be deleted; stop it first');
         }
 

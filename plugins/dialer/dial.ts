@@ -123,7 +123,7 @@ const end = async (context: DialContext, row: DialRow, now: Date, leadStatus: st
 
         await trx('leads').where({ id: row.lead_id }).update({ status: leadStatus, updated_at: now });
         await record({ ...context, core: { ...context.core, db: trx } }, row.id, now, { status: jobStatus }, jobStatus, reason);
-        await completeIfDone(trx, row.campaign_id, now);
+        await completeIfDone(trx, now, row.campaign_id);
     });
 };
 

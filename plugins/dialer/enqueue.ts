@@ -1,5 +1,4 @@
-import type { Queues } from '../../core/queues';
-import type { Redis } from '../../core/redis';
+import type { Core } from '../../core/plugin';
 
 
 // Dial jobs travel through bee-queue: priority 8 and above through the one priority queue, the
@@ -18,7 +17,9 @@ export const priorityQueue = 'dial-priority';
 export const urgentPriority = 8;
 
 
-export const queueOf = (job: Pick<Enqueueable, 'tenant_id' | 'priority'>) => (job.priority >= urgentPriority ? priorityQueue : `dial-tenant-${job.tenant_id}`);
+export const tenantQueue = (tenantId: string) => `dial-tenant-${tenantId}`;
+
+export const queueOf = (job: Pick<Enqueueable, 'tenant_id' | 'priority'>) => (job.priority >= urgentPriority ? priorityQueue : tenantQueue(job.tenant_id));
 
 export const messageId = (job: Pick<Enqueueable, 'id' | 'seq'>) => `${job.id}:${job.seq}`;
 
@@ -30,40 +31,59 @@ export const tenantsKey = 'dialer:tenants';
 export const tenantsChannel = (prefix: string) => `${prefix}:dialer:tenants`;
 
 
-export const enqueue = async (queues: Queues, redis: Redis, prefix: string, jobs: Enqueueable[]) => {
+const byQueue = (jobs: Enqueueable[]) => {
 
-    const byQueue = new Map<string, Enqueueable[]>();
+    const groups = new Map<string, Enqueueable[]>();
     for (const job of jobs) {
         const name = queueOf(job);
-        const list = byQueue.get(name) ?? [];
-        list.push(job);
-        byQueue.set(name, list);
+        groups.set(name, [...groups.get(name) ?? [], job]);
     }
+
+    return groups;
+};
+
+
+export const enqueue = async ({ queues, redis, config }: Core, jobs: Enqueueable[]) => {
 
     const tenants = [...new Set(jobs.filter((job) => job.priority < urgentPriority).map((job) => job.tenant_id))];
     if (tenants.length) {
         await redis.sadd(tenantsKey, ...tenants);
-        await redis.publish(tenantsChannel(prefix), tenants.join(' '));
+        await redis.publish(tenantsChannel(config.redisPrefix), tenants.join(' '));
     }
 
     // Each queue has its own connection: they fill side by side
 
-    await Promise.all([...byQueue].map(async ([name, list]) => {
+    await Promise.all([...byQueue(jobs)].map(async ([name, list]) => {
 
         await queues.add(name, list.map((job) => ({ id: messageId(job), data: { id: job.id, seq: job.seq } })));
     }));
 };
 
 
-// Which messages Redis still holds: the reconciler's question after a restart or a flush
+// A new message for each of these jobs that still waits to be dialled now: the old message, if
+// any is left, no longer names the job's seq and is dropped
 
-export const missing = async (redis: Redis, jobs: Enqueueable[]) => {
+export const resend = async (core: Core, ids: string[]) => {
 
-    const pipeline = redis.pipeline();
-    for (const job of jobs) {
-        pipeline.hexists(`bq:${queueOf(job)}:jobs`, messageId(job));
+    const { rows } = await core.db.raw<{ rows: Enqueueable[] }>(`
+        UPDATE dialer_jobs SET seq = seq + 1, updated_at = ?
+        WHERE id = ANY(?::uuid[]) AND status = 'pending' AND next_attempt_at IS NULL
+        RETURNING id, seq, tenant_id, priority`, [core.clock.now(), ids]);
+
+    await enqueue(core, rows);
+    return rows.length;
+};
+
+
+// Which jobs' messages Redis no longer holds: the reconciler's question after a restart or a flush
+
+export const missing = async ({ queues }: Core, jobs: Enqueueable[]) => {
+
+    const lost: Enqueueable[] = [];
+    for (const [name, list] of byQueue(jobs)) {
+        const held = await queues.held(name, list.map(messageId));
+        lost.push(...list.filter((job) => !held.has(messageId(job))));
     }
 
-    const results = await pipeline.exec();
-    return jobs.filter((_, i) => results![i]![1] === 0);
+    return lost;
 };

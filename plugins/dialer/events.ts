@@ -238,20 +238,23 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
     // After the commit, so that of two last jobs ending together the later sees the other
 
     if (row!.settled && after && after.job !== 'retry_scheduled') {
-        await completeIfDone(db, call.campaign_id, now);
+        await completeIfDone(db, now, call.campaign_id);
     }
 
     return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
 };
 
 
-// A running campaign whose every job is final has completed
+// A running campaign whose every job is final has completed: the one named, or (for the
+// reconciler, should the process that ended the last job have died before it looked) any
 
-export const completeIfDone = async (knex: Knex, campaignId: string, now: Date) => {
+export const completeIfDone = async (knex: Knex, now: Date, campaignId?: string) => {
 
-    await knex('campaigns')
-        .where({ id: campaignId, status: 'running' })
-        .whereNotExists((open) => open.select(knex.raw('1')).from('dialer_jobs').where({ campaign_id: campaignId }).whereIn('status', openJobStatuses))
+    return await knex('campaigns as c')
+        .where('c.status', 'running')
+        .modify((query) => campaignId && query.where('c.id', campaignId))
+        .whereExists((jobs) => jobs.select(knex.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id'))
+        .whereNotExists((open) => open.select(knex.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id').whereIn('j.status', openJobStatuses))
         .update({ status: 'completed', updated_at: now });
 };
 

@@ -1,8 +1,8 @@
 import type { Core } from '../../core/plugin';
 import { settle, type DialContext } from './dial';
-import { applyEvent } from './events';
-import { enqueue, missing, type Enqueueable } from './enqueue';
-import { liveCallStatuses, openJobStatuses } from './outcomes';
+import { applyEvent, completeIfDone } from './events';
+import { enqueue, missing, resend, type Enqueueable } from './enqueue';
+import { liveCallStatuses } from './outcomes';
 
 
 // Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
@@ -42,7 +42,7 @@ export const promoteDue = async (core: Core) => {
             return total;
         }
 
-        await enqueue(core.queues, core.redis, core.config.redisPrefix, rows);
+        await enqueue(core, rows);
         total += rows.length;
     }
 };
@@ -69,15 +69,9 @@ export const requeueLost = async (core: Core) => {
         }
 
         after = jobs.at(-1)!.id;
-        const lost = await missing(core.redis, jobs);
+        const lost = await missing(core, jobs);
         if (lost.length) {
-            const { rows } = await db.raw<{ rows: Enqueueable[] }>(`
-                UPDATE dialer_jobs SET seq = seq + 1, updated_at = ?
-                WHERE id = ANY(?::uuid[]) AND status = 'pending' AND next_attempt_at IS NULL
-                RETURNING id, seq, tenant_id, priority`, [clock.now(), lost.map((job) => job.id)]);
-
-            await enqueue(core.queues, core.redis, core.config.redisPrefix, rows);
-            total += rows.length;
+            total += await resend(core, lost.map((job) => job.id));
         }
     }
 };
@@ -127,19 +121,6 @@ export const cancelStopped = async (core: Core) => {
 };
 
 
-// Running campaigns whose every job is final, should the process that ended the last one have
-// died before it looked
-
-export const completeFinished = async (core: Core) => {
-
-    return await core.db('campaigns as c')
-        .where('c.status', 'running')
-        .whereExists((jobs) => jobs.select(core.db.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id'))
-        .whereNotExists((open) => open.select(core.db.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id').whereIn('j.status', openJobStatuses))
-        .update({ status: 'completed', updated_at: core.clock.now() });
-};
-
-
 export const reconcile = async (context: DialContext, stuckMs: number) => {
 
     await context.slots.restore(context.core.db);
@@ -147,6 +128,6 @@ export const reconcile = async (context: DialContext, stuckMs: number) => {
     const promoted = await promoteDue(context.core);
     const requeued = await requeueLost(context.core);
     const settled = await settleStuck(context, stuckMs);
-    await completeFinished(context.core);
+    await completeIfDone(context.core.db, context.core.clock.now());
     return { promoted, requeued, settled };
 };

@@ -1,23 +1,13 @@
 import Boom from '@hapi/boom';
 
 import type { Core } from '../../core/plugin';
-import { scoped } from '../../core/tenancy';
+import * as Tenants from '../auth/tenants';
+import * as Campaigns from '../campaigns/service';
 import { enqueue, type Enqueueable } from './enqueue';
 import { jobStatuses, openJobStatuses } from './outcomes';
 
 
 // Starting, pausing and stopping a campaign, and what its jobs and calls add up to
-
-
-const lockCampaign = async (trx: Core['db'], tenantId: string, campaignId: string) => {
-
-    const campaign = await scoped(trx, tenantId)('campaigns').whereNull('deleted_at').where({ id: campaignId }).forUpdate().first('id', 'status');
-    if (!campaign) {
-        throw Boom.notFound('Campaign not found');
-    }
-
-    return campaign as { id: string; status: string };
-};
 
 
 // Every pending lead gets its job (a stopped campaign's cancelled jobs come back), priority by the
@@ -43,13 +33,12 @@ export const start = async (core: Core, tenantId: string, campaignId: string, pr
     const now = clock.now();
     const jobs = await db.transaction(async (trx) => {
 
-        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        const campaign = await Campaigns.lock(trx, tenantId, campaignId);
         if (campaign.status === 'running') {
             throw Boom.conflict('Campaign is already running');
         }
 
-        const tenant = await trx('tenants').where({ id: tenantId }).first('minutes_remaining');
-        if (tenant.minutes_remaining <= 0) {
+        if ((await Tenants.limits(trx, tenantId)).minutes_remaining <= 0) {
             throw Boom.paymentRequired('No calling minutes left on your plan');
         }
 
@@ -70,7 +59,7 @@ export const start = async (core: Core, tenantId: string, campaignId: string, pr
     // away loses nothing: the reconciler enqueues what it does not hold.
 
     try {
-        await enqueue(core.queues, core.redis, core.config.redisPrefix, jobs);
+        await enqueue(core, jobs);
     }
     catch (err) {
         core.logger.warn({ err, campaign: campaignId }, 'jobs not enqueued; the reconciler will');
@@ -84,7 +73,7 @@ export const pause = async (core: Core, tenantId: string, campaignId: string) =>
 
     return await core.db.transaction(async (trx) => {
 
-        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        const campaign = await Campaigns.lock(trx, tenantId, campaignId);
         if (campaign.status !== 'running') {
             throw Boom.conflict(`Only a running campaign can be paused; this one is ${campaign.status}`);
         }
@@ -100,7 +89,7 @@ export const stop = async (core: Core, tenantId: string, campaignId: string) => 
     const now = core.clock.now();
     return await core.db.transaction(async (trx) => {
 
-        const campaign = await lockCampaign(trx, tenantId, campaignId);
+        const campaign = await Campaigns.lock(trx, tenantId, campaignId);
         if (campaign.status !== 'running' && campaign.status !== 'paused') {
             throw Boom.conflict(`Only a running or paused campaign can be stopped; this one is ${campaign.status}`);
         }
@@ -114,17 +103,6 @@ export const stop = async (core: Core, tenantId: string, campaignId: string) => 
 };
 
 
-const campaignOf = async (core: Core, tenantId: string, campaignId: string) => {
-
-    const campaign = await scoped(core.db, tenantId)('campaigns').whereNull('deleted_at').where({ id: campaignId }).first('id', 'status', 'total_leads');
-    if (!campaign) {
-        throw Boom.notFound('Campaign not found');
-    }
-
-    return campaign as { id: string; status: string; total_leads: number };
-};
-
-
 const jobColumns = [
     'j.id', 'j.lead_id', 'l.phone_number', 'j.status', 'j.priority', 'j.attempt', 'j.next_attempt_at', 'j.last_outcome',
     'j.last_decision', 'j.decisions', 'j.created_at', 'j.updated_at'
@@ -133,7 +111,7 @@ const jobColumns = [
 
 export const jobs = async (core: Core, tenantId: string, campaignId: string, query: { page: number; page_size: number; status?: string }) => {
 
-    await campaignOf(core, tenantId, campaignId);
+    await Campaigns.get(core.db, tenantId, campaignId);
     const filtered = core.db('dialer_jobs as j').where('j.campaign_id', campaignId).modify((q) => query.status && q.where('j.status', query.status));
     const [{ total }] = await filtered.clone().count({ total: '*' });
     const items = await filtered.clone()
@@ -157,7 +135,7 @@ const countBy = async (query: Promise<Array<{ key: string | null; count: string 
 export const stats = async (core: Core, tenantId: string, campaignId: string) => {
 
     const { db } = core;
-    const campaign = await campaignOf(core, tenantId, campaignId);
+    const campaign = await Campaigns.get(core.db, tenantId, campaignId);
     const [jobCounts, outcomeCounts] = await Promise.all([
         countBy(db('dialer_jobs').where({ campaign_id: campaignId }).groupBy('status').select('status as key').count('* as count')),
         countBy(db('calls').where({ campaign_id: campaignId }).groupBy('outcome').select('outcome as key').count('* as count'))

@@ -1,7 +1,7 @@
 import type { Core } from '../../core/plugin';
 import type { Redis } from '../../core/redis';
 import { dial, type DialContext, type DialMessage } from './dial';
-import { enqueue, priorityQueue, tenantsChannel, tenantsKey, type Enqueueable } from './enqueue';
+import { priorityQueue, resend, tenantQueue, tenantsChannel, tenantsKey } from './enqueue';
 import { promoteDue, reconcile } from './reconciler';
 
 
@@ -40,7 +40,7 @@ export class DialerWorker {
                 return;
             }
 
-            message.split(' ').forEach((tenantId) => this.consume(`dial-tenant-${tenantId}`));
+            message.split(' ').forEach((tenantId) => this.consume(tenantQueue(tenantId)));
         });
 
         const every = (ms: number, task: () => Promise<unknown>, name: string) => {
@@ -80,7 +80,7 @@ export class DialerWorker {
     private async discover() {
 
         const tenants = await this.core.redis.smembers(tenantsKey);
-        tenants.forEach((tenantId) => this.consume(`dial-tenant-${tenantId}`));
+        tenants.forEach((tenantId) => this.consume(tenantQueue(tenantId)));
     }
 
     private consume(queue: string) {
@@ -91,22 +91,15 @@ export class DialerWorker {
         }
     }
 
+    // A dial let go by a stopping worker: a new message, so another worker takes it at once
+
     private async dial(message: DialMessage) {
 
         const outcome = await dial(this.context, message, () => this.stopping);
         if (outcome === 'stopping') {
-            await this.handBack(message);
+            await resend(this.core, [message.id]).catch(() => undefined);
         }
 
         return outcome;
-    }
-
-    // A new message for the job, so another worker takes it at once
-
-    private async handBack(message: DialMessage) {
-
-        const { db, clock } = this.core;
-        const { rows } = await db.raw<{ rows: Enqueueable[] }>(`UPDATE dialer_jobs SET seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'pending' AND next_attempt_at IS NULL RETURNING id, seq, tenant_id, priority`, [clock.now(), message.id, message.seq]);
-        await enqueue(this.core.queues, this.core.redis, this.core.config.redisPrefix, rows).catch(() => undefined);
     }
 }
