@@ -2,7 +2,7 @@ import type { Core } from '../../core/plugin';
 import { settle, type DialContext } from './dial';
 import { applyEvent, completeIfDone } from './events';
 import { enqueue, missing, resend, type Enqueueable } from './enqueue';
-import { liveCallStatuses } from './outcomes';
+import { liveCallStatuses, unansweredEnd } from './outcomes';
 
 
 // Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
@@ -95,7 +95,7 @@ export const settleStuck = async (context: DialContext, stuckMs: number) => {
 
     for (const call of silent) {
         const known = await context.telephony().lookup?.(call.provider_call_id!).catch(() => null);
-        if (known && ['completed', 'busy', 'timeout', 'unanswered', 'failed', 'rejected', 'cancelled'].includes(known.status)) {
+        if (known && (known.status === 'completed' || unansweredEnd[known.status])) {
             const result = await applyEvent(db, { ...known, callId: call.id }, clock.now());
             if (result.ended) {
                 await context.slots.release(result.ended);

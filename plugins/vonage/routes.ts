@@ -88,6 +88,10 @@ export const routes = (server: Server): ServerRoute[] => {
         handler: answer
     };
 
+    // Event and recording webhooks: JSON posted by Vonage, signed, acknowledged with no content
+
+    const notice = { tags, auth: false as const, ext, payload: raw, response: { status: { 204: noContent } } };
+
     return [
         {
             method: 'GET',
@@ -105,12 +109,8 @@ export const routes = (server: Server): ServerRoute[] => {
             options: {
                 description: 'Vonage event webhook: a call\'s status changed',
                 notes: 'Statuses Talky does not follow (input, transfer, record...) are acknowledged and ignored.',
-                tags,
-                auth: false,
-                ext,
-                payload: raw,
+                ...notice,
                 validate: { query: Schemas.callRefQuery, payload: Schemas.eventBody },
-                response: { status: { 204: noContent } },
                 handler: async (request, h) => {
 
                     // Answered only once the dialer has the event: a failure answers 500, and Vonage sends it again
@@ -130,12 +130,8 @@ export const routes = (server: Server): ServerRoute[] => {
             path: '/webhooks/vonage/recording',
             options: {
                 description: 'Vonage recording webhook: a call\'s recording is ready to fetch',
-                tags,
-                auth: false,
-                ext,
-                payload: raw,
+                ...notice,
                 validate: { query: Schemas.callRefQuery, payload: Schemas.recordingBody },
-                response: { status: { 204: noContent } },
                 handler: async (request, h) => {
 
                     const ref = request.query as Ref;
