@@ -36,7 +36,9 @@ const byQueue = (jobs: Enqueueable[]) => {
     const groups = new Map<string, Enqueueable[]>();
     for (const job of jobs) {
         const name = queueOf(job);
-        groups.set(name, [...groups.get(name) ?? [], job]);
+        const group = groups.get(name) ?? [];
+        group.push(job);
+        groups.set(name, group);
     }
 
     return groups;
