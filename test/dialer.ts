@@ -483,7 +483,9 @@ describe('dialer', () => {
             }
         });
 
-        it('loses no lead when a worker process is killed mid-campaign', async () => {
+        // The child compiles Talky's TypeScript on start: on a cold tsx cache that alone takes seconds
+
+        it('loses no lead when a worker process is killed mid-campaign', { timeout: 90_000 }, async () => {
 
             const clock = movableClock(new Date().toISOString());               // the other process keeps the real time
             const harness = await dialerServer({ simulatorTimeScale: 0.005, simulatorOutcomes: 'answered:1', dialerStuckCallMinutes: 1, dialerConcurrency: 3 }, clock);
