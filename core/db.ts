@@ -49,6 +49,29 @@ export const createDb = (url: string, poolMax: number, logger: Logger): Db => {
 };
 
 
+// A named prepared statement on one of the pool's connections, past knex's query building: for
+// the few statements run thousands of times a second (the webhooks'), written with $n already.
+// Inside a transaction the pool hands back the transaction's own connection.
+
+interface PoolClient {
+    acquireConnection(): Promise<Pg.PoolClient>;
+    releaseConnection(connection: Pg.PoolClient): Promise<void>;
+}
+
+
+export const prepared = async <R extends Pg.QueryResultRow = Pg.QueryResultRow>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> => {
+
+    const client = db.client as PoolClient;
+    const connection = await client.acquireConnection();
+    try {
+        return (await connection.query<R>({ name, text, values })).rows;
+    }
+    finally {
+        await client.releaseConnection(connection);
+    }
+};
+
+
 // Connects to the database of the url and creates it when it does not exist yet.
 
 export const ensureDatabase = async (url: string): Promise<boolean> => {

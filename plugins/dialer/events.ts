@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 
-import type { Db } from '../../core/db';
+import { prepared, type Db } from '../../core/db';
 import { liveCallStatuses, logDecision, next, openJobStatuses, retryable, unansweredEnd, type Outcome } from './outcomes';
+import { ProgressWriter } from './progress';
 import type { CallEvent } from './telephony';
 
 
@@ -42,10 +43,6 @@ interface CallRow {
     version: string;
 }
 
-
-const quoted = (values: string[]) => `(${values.map((value) => `'${value}'`).join(', ')})`;
-
-const live = quoted(liveCallStatuses);
 
 const progress = new Set(['started', 'ringing', 'answered', 'machine', 'human', 'disconnected']);
 
@@ -113,37 +110,22 @@ export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: O
 };
 
 
-// Progress of a live call, in one statement; nothing changes for a call that has ended
+// Progress of a live call, written with the other progress events of the moment (see progress.ts)
+
+const writers = new WeakMap<Db, ProgressWriter>();              // one per pool: batches share it
+
 
 const applyProgress = async (db: Db, event: CallEvent, now: Date): Promise<Applied> => {
 
-    const { sql: find, ...bindings } = eventBindings(event);
-    const { rows: [result] } = await db.raw<{ rows: Array<{ event_id: string | null; applied: number }> }>(`
-        WITH ev AS (${recordEvent(find)}),
-        call AS (
-            UPDATE calls c SET
-                status = CASE WHEN :status = 'answered' THEN 'in_progress' WHEN :status IN ('started', 'ringing') AND c.status = 'dialing' THEN 'ringing' ELSE c.status END,
-                outcome = CASE WHEN :status = 'answered' THEN 'answered' ELSE c.outcome END,
-                answered_at = CASE WHEN :status = 'answered' THEN CAST(:timestamp AS timestamptz) ELSE c.answered_at END,
-                machine = c.machine OR :status = 'machine',
-                provider_call_id = COALESCE(c.provider_call_id, :providerCallId),
-                conversation_id = COALESCE(CAST(:conversation AS text), c.conversation_id),
-                last_event_at = :now, updated_at = :now
-            WHERE ${find} AND c.status IN ${live} AND (CAST(:attempt AS integer) IS NULL OR c.attempt = CAST(:attempt AS integer)) AND EXISTS (SELECT 1 FROM ev)
-            RETURNING c.job_id, c.attempt
-        ),
-        job AS (
-            UPDATE dialer_jobs j SET status = 'in_call', updated_at = :now
-            FROM call WHERE :status = 'answered' AND j.id = call.job_id AND j.attempt = call.attempt
-        )
-        SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM call)::integer AS applied`,
-    { ...bindings, timestamp: event.timestamp, conversation: event.conversationId ?? null, attempt: event.attempt ?? null, now }).options({ name: `talky-call-progress-${find === targetById ? 'id' : 'uuid'}` });
+    const callId = isUuid(event.callId) ? event.callId : (await prepared<{ id: string }>(db, 'talky-call-by-provider-id', 'SELECT id FROM calls WHERE provider_call_id = $1', [event.providerCallId]))[0]?.id ?? null;
 
-    if (result!.event_id && !result!.applied) {
-        await notApplied(db, result!.event_id);
+    let writer = writers.get(db);
+    if (!writer) {
+        writer = new ProgressWriter(db);
+        writers.set(db, writer);
     }
 
-    return { applied: Boolean(result!.applied) };
+    return { applied: await writer.apply({ event, callId, now }) };
 };
 
 
@@ -238,7 +220,7 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
     // After the commit, so that of two last jobs ending together the later sees the other
 
     if (row!.settled && after && after.job !== 'retry_scheduled') {
-        await completeIfDone(db, now, call.campaign_id);
+        await completeSoon(db, call.campaign_id, now);
     }
 
     return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
@@ -256,6 +238,52 @@ export const completeIfDone = async (knex: Knex, now: Date, campaignId?: string)
         .whereExists((jobs) => jobs.select(knex.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id'))
         .whereNotExists((open) => open.select(knex.raw('1')).from('dialer_jobs as j').whereRaw('j.campaign_id = c.id').whereIn('j.status', openJobStatuses))
         .update({ status: 'completed', updated_at: now });
+};
+
+
+// Of the many ends of a busy moment, one check runs at a time per campaign. An end that lands
+// while one runs is covered by the next, which starts after it: every end is followed by a check
+// that sees its commit, and a campaign of a thousand calls ending together is not checked a
+// thousand times.
+
+const checks = new WeakMap<Knex, Map<string, { running: Promise<unknown>; next?: Promise<unknown> }>>();
+
+
+const completeSoon = (db: Knex, campaignId: string, now: Date): Promise<unknown> => {
+
+    let campaigns = checks.get(db);
+    if (!campaigns) {
+        campaigns = new Map();
+        checks.set(db, campaigns);
+    }
+
+    const start = () => {
+
+        const running = completeIfDone(db, now, campaignId).finally(() => {
+
+            if (campaigns.get(campaignId)?.running === running && !campaigns.get(campaignId)?.next) {
+                campaigns.delete(campaignId);
+            }
+        });
+
+        return running;
+    };
+
+    const state = campaigns.get(campaignId);
+    if (!state) {
+        const running = start();
+        campaigns.set(campaignId, { running });
+        return running;
+    }
+
+    state.next ??= state.running.catch(() => undefined).then(() => {
+
+        state.next = undefined;
+        state.running = start();
+        return state.running;
+    });
+
+    return state.next;
 };
 
 
