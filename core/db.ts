@@ -72,6 +72,31 @@ export const prepared = async <R extends Pg.QueryResultRow = Pg.QueryResultRow>(
 };
 
 
+// A statement written with knex's :named bindings, turned into $n once (by knex, so both read
+// bindings alike) and then run as prepared(). Every run passes the same names.
+
+export class Statement<R extends Pg.QueryResultRow = Pg.QueryResultRow> {
+
+    #native?: { text: string; order: string[] };
+
+    constructor(private readonly name: string, private readonly sql: string) { }
+
+    async run(db: Db, bindings: Record<string, unknown>): Promise<R[]> {
+
+        this.#native ??= native(db, this.sql, Object.keys(bindings));
+        return await prepared<R>(db, this.name, this.#native.text, this.#native.order.map((key) => bindings[key]));
+    }
+}
+
+
+const native = (db: Db, sql: string, names: string[]) => {
+
+    const marker = '\u0000';
+    const { sql: text, bindings } = db.raw(sql, Object.fromEntries(names.map((name) => [name, marker + name]))).toSQL().toNative();
+    return { text, order: bindings.map((binding) => String(binding).slice(marker.length)) };
+};
+
+
 // Connects to the database of the url and creates it when it does not exist yet.
 
 export const ensureDatabase = async (url: string): Promise<boolean> => {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
-import { prepared, type Db } from '../../core/db';
-import { liveCallStatuses, logDecision, next, openJobStatuses, retryable, unansweredEnd, type Outcome } from './outcomes';
+import { prepared, Statement, type Db } from '../../core/db';
+import { appendDecision, liveCallStatuses, next, openJobStatuses, retryable, unansweredEnd, type Outcome } from './outcomes';
 import { ProgressWriter } from './progress';
 import type { CallEvent } from './telephony';
 
@@ -53,7 +53,9 @@ export const isUuid = (value: string | undefined): value is string => /^[0-9a-f]
 
 const targetById = 'c.id = CAST(:target AS uuid)';
 
-const target = (event: CallEvent) => (isUuid(event.callId) ? { sql: targetById, target: event.callId } : { sql: 'c.provider_call_id = :target', target: event.providerCallId });
+const targetByProviderId = 'c.provider_call_id = :target';
+
+const target = (event: CallEvent) => (isUuid(event.callId) ? { sql: targetById, target: event.callId } : { sql: targetByProviderId, target: event.providerCallId });
 
 
 const recordEvent = (find: string) => `
@@ -71,6 +73,16 @@ const notApplied = async (knex: Knex, eventId: string) => {
 };
 
 
+const read = (find: string) => `
+    SELECT c.*, c.xmin::text AS version, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config
+    FROM calls c JOIN campaigns m ON m.id = c.campaign_id
+    WHERE ${find}`;
+
+const readById = new Statement<CallRow>('talky-call-read-id', read(targetById));
+
+const readByProviderId = new Statement<CallRow>('talky-call-read-uuid', read(targetByProviderId));
+
+
 // forced: Talky itself ends the call with this outcome (the provider refused it, or it was lost)
 
 export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: Outcome): Promise<Applied> => {
@@ -81,10 +93,7 @@ export const applyEvent = async (db: Db, event: CallEvent, now: Date, forced?: O
 
     const { sql: find, ...bindings } = eventBindings(event);
     for (let i = 0; i < 10; ++i) {
-        const { rows: [call] } = await db.raw<{ rows: CallRow[] }>(`
-            SELECT c.*, c.xmin::text AS version, m.status AS campaign_status, m.max_retries, m.retry_delay_seconds, m.calling_config
-            FROM calls c JOIN campaigns m ON m.id = c.campaign_id
-            WHERE ${find}`, bindings).options({ name: `talky-call-read-${find === targetById ? 'id' : 'uuid'}` });
+        const [call] = await (find === targetById ? readById : readByProviderId).run(db, bindings);
 
         if (!call || (event.attempt !== undefined && event.attempt !== call.attempt)) {
             await db.raw(recordEvent(find), bindings);                   // not one of ours, or an older attempt's
@@ -155,7 +164,7 @@ const endingOf = (call: CallRow, event: CallEvent) => {
 // commits without a round trip in between, so the campaign's and the tenant's rows, which every
 // end passes through, are held for as short a time as can be.
 
-const endSql = `
+const endStatement = new Statement<{ event_id: string | null; ended: boolean; settled: boolean }>('talky-call-end', `
     WITH ev AS (
         INSERT INTO call_events (call_id, provider_call_id, status, applied, payload) VALUES (:callId, :eventProviderCallId, :status, true, :payload)
         ON CONFLICT DO NOTHING RETURNING id
@@ -169,7 +178,7 @@ const endSql = `
     ),
     job AS (
         UPDATE dialer_jobs SET status = :jobStatus, last_outcome = COALESCE(:result, last_outcome), next_attempt_at = :retryAt,
-            last_decision = :decision, decisions = :decisions, updated_at = :now
+            last_decision = :decision, decisions = ${appendDecision(':now', ':decision', ':result')}, updated_at = :now
         WHERE id = :jobId AND attempt = :attempt AND EXISTS (SELECT 1 FROM call)
         RETURNING id
     ),
@@ -185,7 +194,7 @@ const endSql = `
         UPDATE campaigns SET calls_completed = calls_completed + :completed, calls_failed = calls_failed + :failed, updated_at = :now
         WHERE id = :campaignId AND EXISTS (SELECT 1 FROM call) AND CAST(:completed AS integer) + CAST(:failed AS integer) > 0
     )
-    SELECT (SELECT id FROM ev) AS event_id, EXISTS (SELECT 1 FROM call) AS ended, EXISTS (SELECT 1 FROM job) AS settled`;
+    SELECT (SELECT id FROM ev) AS event_id, EXISTS (SELECT 1 FROM call) AS ended, EXISTS (SELECT 1 FROM job) AS settled`);
 
 
 const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSeconds: number }, event: CallEvent, now: Date): Promise<Applied | 'moved'> => {
@@ -196,17 +205,17 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
     const decision = after ? (after.job === 'retry_scheduled' ? 'retry' : after.job) : 'not_placed';
     const billed = Math.ceil(durationSeconds / 60);
 
-    const { rows: [row] } = await db.raw<{ rows: Array<{ event_id: string | null; ended: boolean; settled: boolean }> }>(endSql, {
+    const [row] = await endStatement.run(db, {
         callId: call.id, jobId: call.job_id, leadId: call.lead_id, tenantId: call.tenant_id, campaignId: call.campaign_id, attempt: call.attempt, version: call.version,
         status: event.status, eventProviderCallId: event.providerCallId, payload: JSON.stringify(event.raw),
         outcome, endedAt: event.endedAt ?? event.timestamp, duration: durationSeconds, billed, price: event.price ?? null,
         providerCallId: event.providerCallId.startsWith('talky:') ? null : event.providerCallId, conversation: event.conversationId ?? null,
         jobStatus: after?.job ?? 'retry_scheduled', retryAt: after ? after.retryAt : now, result: placed ? outcome : null,
-        decision, decisions: logDecision(db, now, decision, placed ? outcome : null),
+        decision,
         leadStatus: after?.lead ?? 'pending', calledAt: placed ? call.created_at : null, attempts: placed ? 1 : 0,
         completed: placed && call.answered_at ? 1 : 0, failed: placed && !call.answered_at ? 1 : 0,
         now
-    }).options({ name: 'talky-call-end' });
+    });
 
     if (!row!.event_id) {
         return { applied: false };                                       // a repeat

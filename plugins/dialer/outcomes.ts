@@ -64,7 +64,10 @@ export const next = (outcome: Outcome, attempt: number, campaign: { status: stri
 
 // A job's decision log keeps its last twenty entries
 
-export const logDecision = (knex: Knex, at: Date, decision: string, reason: string | null = null) => {
+export const appendDecision = (at: string, decision: string, reason: string) => {
 
-    return knex.raw(`jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', ?::timestamptz, 'decision', ?::text, 'reason', ?::text)), '$[last - 19 to last]')`, [at, decision, reason]);
+    return `jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', CAST(${at} AS timestamptz), 'decision', CAST(${decision} AS text), 'reason', CAST(${reason} AS text))), '$[last - 19 to last]')`;
 };
+
+
+export const logDecision = (knex: Knex, at: Date, decision: string, reason: string | null = null) => knex.raw(appendDecision('?', '?', '?'), [at, decision, reason]);
