@@ -597,6 +597,50 @@ describe('dialer', () => {
             }
         });
 
+        it('applies the progress events of many calls arriving at once: each once, in each call\'s order', async () => {
+
+            const harness = await dialerServer();
+            try {
+                const { server } = harness;
+                const { db } = server.plugins.core;
+                const owner = await signUp(server);
+                const id = await campaignWith(server, owner, numbers(60, 700));
+                await db('campaigns').where({ id }).update({ status: 'running' });
+                await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 2 FROM leads WHERE campaign_id = ?`, [id]);
+                const { rows: calls } = await db.raw<{ rows: Array<{ id: string; provider_call_id: string }> }>(`
+                    INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
+                    SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, j.attempt, 'simulator', gen_random_uuid()::text, l.phone_number, 'dialing'
+                    FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ? RETURNING id, provider_call_id`, [id]);
+
+                // Every call's events at once, in their order, with a repeat, an older attempt's
+                // event and a stranger's mixed in
+
+                const event = (call: { id: string; provider_call_id: string }, status: 'started' | 'ringing' | 'answered' | 'machine', attempt = 2) => ({ callId: call.id, attempt, providerCallId: call.provider_call_id, status, timestamp: new Date(), raw: { status } });
+                const dialer = server.plugins.dialer;
+                await Promise.all([
+                    ...calls.flatMap((call) => ['started', 'ringing', 'answered', 'answered'].map((status) => dialer.handleEvent(event(call, status as 'started')))),
+                    ...calls.slice(0, 10).map((call) => dialer.handleEvent(event(call, 'machine', 1))),
+                    dialer.handleEvent({ providerCallId: 'not-ours', status: 'ringing', timestamp: new Date(), raw: {} })
+                ]);
+
+                const rows: Array<{ status: string; answered_at: Date | null; machine: boolean }> = await db('calls').where({ campaign_id: id }).select('status', 'answered_at', 'machine');
+                expect(rows.every((call) => call.status === 'in_progress' && call.answered_at && !call.machine)).to.be.true();
+                expect(await count(server, 'dialer_jobs', { campaign_id: id, status: 'in_call' })).to.equal(60);
+
+                const events = await db('call_events').groupBy('status', 'applied').select('status', 'applied').count({ n: '*' }).orderBy(['status', 'applied']) as Array<{ status: string; applied: boolean; n: number }>;
+                expect(events).to.equal([
+                    { status: 'answered', applied: true, n: 60 },
+                    { status: 'machine', applied: false, n: 10 },
+                    { status: 'ringing', applied: false, n: 1 },
+                    { status: 'ringing', applied: true, n: 60 },
+                    { status: 'started', applied: true, n: 60 }
+                ]);
+            }
+            finally {
+                await harness.cleanup();
+            }
+        });
+
         it('applies a late busy after completed without counting the call twice, and writes nothing for a forged event', async () => {
 
             const harness = await dialerServer();
