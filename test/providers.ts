@@ -15,7 +15,7 @@ describe('providers', () => {
 
         // Implementations here are plain objects: the registry does not look inside them
 
-        const providers = new Providers(load({ LLM_PROVIDER: 'openai' }));
+        const providers = new Providers(load({ LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' }));
         let made = 0;
         providers.register('llm', 'offline', () => ({ kind: 'offline' }) as never);
         providers.register('llm', 'openai', () => ({ kind: 'openai', made: ++made }) as never);
@@ -23,8 +23,8 @@ describe('providers', () => {
         providers.check();
 
         expect(providers.available('llm')).to.equal(['offline', 'openai']);
-        expect(providers.get('llm')).to.equal({ kind: 'openai', made: 1 });
-        expect(providers.get('llm')).to.equal({ kind: 'openai', made: 1 });
+        expect(providers.get('llm') as unknown).to.equal({ kind: 'openai', made: 1 });
+        expect(providers.get('llm') as unknown).to.equal({ kind: 'openai', made: 1 });
         expect(made).to.equal(1);
     });
 
@@ -36,7 +36,7 @@ describe('providers', () => {
 
         providers.require('storage');
         providers.require('stt');
-        expect(() => providers.check()).to.throw(/STORAGE_BACKEND is 's3'.*; STT_PROVIDER is 'offline' but no plugin provides it \(available: none\)/);
+        expect(() => providers.check()).to.throw(/STORAGE_BACKEND is 's3'.*; STT_PROVIDER is 'pocketsphinx' but no plugin provides it \(available: none\)/);
     });
 
     it('refuses two implementations of one name', () => {

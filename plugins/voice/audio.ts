@@ -1,0 +1,84 @@
+// 16-bit little-endian mono PCM, the pipeline's only audio format, and what is done to it: cut
+// into 20 ms frames, resampled between the call's rate and an engine's, measured for loudness.
+
+
+export const frameMs = 20;
+
+export const bytesPerFrame = (sampleRate: number) => sampleRate / 1000 * frameMs * 2;
+
+export const durationMs = (bytes: number, sampleRate: number) => bytes / 2 / sampleRate * 1000;
+
+
+// A streaming resampler (linear interpolation; the phone leg's bandwidth hides its roughness).
+// It keeps its place between chunks, so audio resampled piece by piece has no seams.
+
+export class Resampler {
+
+    #step: number;
+    #position = 0;                               // where the next output sample falls, in input samples from #previous
+    #previous: number | null = null;             // the last input sample of the chunk before
+    #odd: Buffer | null = null;                  // half a sample left at the end of a chunk
+
+    constructor(readonly from: number, readonly to: number) {
+
+        this.#step = from / to;
+    }
+
+    push(chunk: Buffer): Buffer {
+
+        let input = this.#odd ? Buffer.concat([this.#odd, chunk]) : chunk;
+        this.#odd = input.length % 2 ? input.subarray(input.length - 1) : null;
+        input = this.#odd ? input.subarray(0, input.length - 1) : input;
+
+        if (this.from === this.to) {
+            return input;
+        }
+
+        const count = input.length / 2;
+        if (!count) {
+            return Buffer.alloc(0);
+        }
+
+        // Sample i of the joined signal: the previous chunk's last one, then this chunk's
+
+        const offset = this.#previous === null ? 0 : 1;
+        const sample = (i: number) => (i < offset ? this.#previous! : input.readInt16LE((i - offset) * 2));
+        const last = count + offset - 1;
+
+        const out: number[] = [];
+        let position = this.#previous === null ? 0 : this.#position;
+        while (position < last) {
+            const i = Math.floor(position);
+            const fraction = position - i;
+            const value = fraction === 0 ? sample(i) : sample(i) + (sample(i + 1) - sample(i)) * fraction;
+            out.push(Math.round(value));
+            position += this.#step;
+        }
+
+        this.#position = position - last;        // relative to the sample kept as #previous
+        this.#previous = sample(last);
+
+        const output = Buffer.alloc(out.length * 2);
+        out.forEach((value, i) => output.writeInt16LE(Math.max(-32768, Math.min(32767, value)), i * 2));
+        return output;
+    }
+}
+
+
+// Loudness of a frame in dBFS (0 is full scale; digital silence is -Infinity)
+
+export const levelDb = (pcm: Buffer) => {
+
+    const count = Math.floor(pcm.length / 2);
+    if (!count) {
+        return -Infinity;
+    }
+
+    let sum = 0;
+    for (let i = 0; i < count; ++i) {
+        const value = pcm.readInt16LE(i * 2) / 32768;
+        sum += value * value;
+    }
+
+    return 10 * Math.log10(sum / count);
+};
