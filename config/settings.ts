@@ -94,6 +94,13 @@ export const settings = {
     espeakVoice: setting<string>('ESPEAK_VOICE', Joi.string().pattern(/^[\w+-]+$/).default('en-us'), 'espeak-ng voice of campaigns that name none.'),
     espeakWordsPerMinute: setting<number>('ESPEAK_WORDS_PER_MINUTE', Joi.number().integer().min(80).max(450).default(170), 'espeak-ng speaking rate.'),
     pocketsphinxCommand: setting<string>('POCKETSPHINX_COMMAND', Joi.string().default('pocketsphinx_continuous'), 'The pocketsphinx program of the offline speech-to-text.'),
+    voiceVadMode: setting<number>('VOICE_VAD_MODE', Joi.number().integer().min(0).max(3).default(3), 'WebRTC VAD aggressiveness, 0 to 3: higher rejects more background noise as not speech.'),
+    voiceVadStartMs: setting<number>('VOICE_VAD_START_MS', Joi.number().integer().min(20).max(2000).default(200), 'Speech this long (ms) starts a caller\'s utterance.'),
+    voiceVadStopMs: setting<number>('VOICE_VAD_STOP_MS', Joi.number().integer().min(100).max(5000).default(500), 'Silence this long (ms) ends a caller\'s utterance.'),
+    voiceVadMinVolumeDb: setting<number>('VOICE_VAD_MIN_VOLUME_DB', Joi.number().max(0).default(-50), 'Frames quieter than this (dBFS) are silence whatever the VAD says.'),
+    voiceFinalWaitMs: setting<number>('VOICE_FINAL_WAIT_MS', Joi.number().integer().min(0).max(10000).default(1000), 'After the caller falls silent, the longest wait for the speech-to-text\'s final words before the turn ends with what was heard.'),
+    voiceBargeInMs: setting<number>('VOICE_BARGE_IN_MS', Joi.number().integer().min(20).max(5000).default(500), 'Caller speech this long (ms) stops the agent mid-sentence; shorter sounds ("mm-hm") are backchannels and let it go on.'),
+    voiceMaxCallMinutes: setting<number>('VOICE_MAX_CALL_MINUTES', Joi.number().positive().default(20), 'The agent ends calls that last longer than this.'),
     storageDir: setting<string>('STORAGE_DIR', Joi.string().default('data/storage'), 'Folder of the `local` storage backend (call recordings).')
 } as const;
 

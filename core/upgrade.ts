@@ -1,6 +1,7 @@
 import type Http from 'http';
 import type Net from 'net';
 
+import type Boom from '@hapi/boom';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 
@@ -8,13 +9,19 @@ import { WebSocketServer, type WebSocket } from 'ws';
 // takes nes's upgrade listeners off the listener and sends each upgrade either to a raw socket
 // route (the voice pipeline) or, when none matches, to nes.
 
-export type SocketHandler = (socket: WebSocket, request: Http.IncomingMessage, params: Record<string, string>) => void;
+export type SocketHandler<T = unknown> = (socket: WebSocket, request: Http.IncomingMessage, params: Record<string, string>, context: T) => void;
+
+// Runs before the handshake: throws a Boom error to refuse it with that status, or returns what
+// the handler is given (the looked-up call, say)
+
+export type SocketAuthorizer<T = unknown> = (request: Http.IncomingMessage, params: Record<string, string>) => Promise<T>;
 
 interface SocketRoute {
     pattern: RegExp;
     keys: string[];
     wss: WebSocketServer;
     handler: SocketHandler;
+    authorize?: SocketAuthorizer;
 }
 
 type UpgradeListener = (request: Http.IncomingMessage, socket: Net.Socket, head: Buffer) => void;
@@ -27,7 +34,7 @@ export class UpgradeRouter {
 
     // Path in hapi's style: /api/v1/ws/voice/{uuid}
 
-    route(path: string, handler: SocketHandler, options: { maxPayload?: number } = {}) {
+    route<T>(path: string, handler: SocketHandler<T>, options: { maxPayload?: number; authorize?: SocketAuthorizer<T> } = {}) {
 
         const keys: string[] = [];
         const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, key: string) => {
@@ -37,7 +44,7 @@ export class UpgradeRouter {
         });
 
         const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
-        this.routes.push({ pattern: new RegExp(`^${source}$`), keys, wss, handler });
+        this.routes.push({ pattern: new RegExp(`^${source}$`), keys, wss, handler: handler as SocketHandler, authorize: options.authorize });
     }
 
     attach(listener: Http.Server) {
@@ -68,10 +75,26 @@ export class UpgradeRouter {
             }
 
             const params = Object.fromEntries(route.keys.map((key, i) => [key, decodeURIComponent(match[i + 1]!)]));
-            route.wss.handleUpgrade(request, socket, head, (ws) => {
+            const accept = (context: unknown) => {
 
-                ws.on('error', () => undefined);
-                route.handler(ws, request, params);
+                route.wss.handleUpgrade(request, socket, head, (ws) => {
+
+                    ws.on('error', () => undefined);
+                    route.handler(ws, request, params, context);
+                });
+            };
+
+            if (!route.authorize) {
+                accept(undefined);
+                return;
+            }
+
+            socket.on('error', () => undefined);
+            route.authorize(request, params).then(accept, (err: Boom.Boom) => {
+
+                const status = err.isBoom ? err.output.statusCode : 500;
+                const reason = err.isBoom ? err.output.payload.error : 'Internal Server Error';
+                socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${err.isBoom ? err.message : ''}`);
             });
 
             return;

@@ -14,6 +14,7 @@ import { connectNcco } from '../plugins/vonage/ncco';
 import { queryBody, signWebhook } from '../plugins/vonage/signature';
 import { telephonyError, VonageTelephony } from '../plugins/vonage/telephony';
 import { webhookUrls } from '../plugins/vonage/urls';
+import { voiceToken } from '../plugins/voice/token';
 import { startVonage, type VonageSimulator } from './fakes/vonage';
 import { startServer, waitFor, type Harness } from './lib/harness';
 import { lifecycleDouble, type Recorded } from './lib/lifecycle';
@@ -322,7 +323,7 @@ describe('vonage webhooks', () => {
         from,
         endpoint: [{
             type: 'websocket',
-            uri: `wss://talky.example.com/api/v1/ws/voice/${uuid}`,
+            uri: `wss://talky.example.com/api/v1/ws/voice/${uuid}?token=${voiceToken(server.plugins.core.config.jwtSecret!, uuid)}`,
             'content-type': 'audio/l16;rate=16000',
             headers: { call_uuid: uuid, call_id: callId }
         }]
@@ -387,8 +388,8 @@ describe('vonage webhooks', () => {
 
         it('puts ws:// in the socket address when PUBLIC_URL is http', () => {
 
-            const [action] = connectNcco(webhookUrls('http://localhost:3000/'), { callId: 'c', record: false }, { uuid: 'u' });
-            expect((action as { endpoint: { uri: string }[] }).endpoint[0]!.uri).to.equal('ws://localhost:3000/api/v1/ws/voice/u');
+            const [action] = connectNcco(webhookUrls('http://localhost:3000/'), { callId: 'c', record: false }, { uuid: 'u/1', socketToken: 'a-b_c' });
+            expect((action as { endpoint: { uri: string }[] }).endpoint[0]!.uri).to.equal('ws://localhost:3000/api/v1/ws/voice/u%2F1?token=a-b_c');
             expect(action).to.not.include('from');
         });
     });

@@ -27,7 +27,8 @@ export const scriptConfig = Joi.object({
     closing: Joi.string().trim().max(2000),
     voicemail_message: Joi.string().trim().max(2000),
     objection_handling: Joi.string().max(10000),
-    faq: Joi.array().max(100).items(Joi.object({ question: Joi.string().max(1000).required(), answer: Joi.string().max(4000).required() }))
+    faq: Joi.array().max(100).items(Joi.object({ question: Joi.string().max(1000).required(), answer: Joi.string().max(4000).required() })),
+    transfer_number: Joi.string().trim().pattern(/^\+[1-9]\d{6,14}$/).messages({ 'string.pattern.base': '{{#label}} must be a phone number in E.164, such as +12125550123' }).description('Where the agent transfers callers who ask for a human')
 });
 
 export const callingConfig = Joi.object({

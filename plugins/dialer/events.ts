@@ -34,6 +34,7 @@ interface CallRow {
     machine: boolean;
     goal_achieved: boolean;
     answered_at: Date | null;
+    callback_at: Date | null;
     billed_minutes: number;
     created_at: Date;
     campaign_status: string;
@@ -201,7 +202,7 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
 
     const { outcome, durationSeconds } = ending;
     const placed = outcome !== 'not_placed';
-    const after = placed ? next(outcome, call.attempt, { status: call.campaign_status, max_retries: call.max_retries, retry_delay_seconds: call.retry_delay_seconds, calling_config: call.calling_config }, now) : null;
+    const after = placed ? next(outcome, call.attempt, { status: call.campaign_status, max_retries: call.max_retries, retry_delay_seconds: call.retry_delay_seconds, calling_config: call.calling_config }, now, call.callback_at) : null;
     const decision = after ? (after.job === 'retry_scheduled' ? 'retry' : after.job) : 'not_placed';
     const billed = Math.ceil(durationSeconds / 60);
 

@@ -37,9 +37,14 @@ export interface Next {
 }
 
 
-// After a call's final outcome: a retry while retries remain, else the end of the lead's road
+// After a call's final outcome: a retry while retries remain, else the end of the lead's road.
+// A call back the person asked for (the voice agent's tool) is kept unless the goal was reached.
 
-export const next = (outcome: Outcome, attempt: number, campaign: { status: string; max_retries: number; retry_delay_seconds: number; calling_config: { retry_backoff?: number } }, now: Date): Next => {
+export const next = (outcome: Outcome, attempt: number, campaign: { status: string; max_retries: number; retry_delay_seconds: number; calling_config: { retry_backoff?: number } }, now: Date, callbackAt: Date | null = null): Next => {
+
+    if (callbackAt && outcome !== 'goal_achieved' && campaign.status !== 'stopped') {
+        return { job: 'retry_scheduled', lead: 'pending', retryAt: callbackAt };
+    }
 
     if (retryable.has(outcome) && attempt <= campaign.max_retries) {
         if (campaign.status === 'stopped') {

@@ -10,6 +10,7 @@ export interface AnsweredCall {
     uuid: string;
     attempt?: number;
     from?: string;
+    socketToken: string;
 }
 
 
@@ -30,7 +31,7 @@ export const connectNcco = (urls: ReturnType<typeof webhookUrls>, plan: AnswerPl
         ...(call.from ? { from: call.from.replace(/^\+/, '') } : {}),                  // Vonage writes numbers without the +
         endpoint: [{
             type: 'websocket',
-            uri: urls.voiceSocket(call.uuid),
+            uri: urls.voiceSocket(call.uuid, call.socketToken),
             'content-type': 'audio/l16;rate=16000',
             headers: { call_uuid: call.uuid, call_id: plan.callId }
         }]

@@ -2,6 +2,7 @@ import Boom from '@hapi/boom';
 import type { Lifecycle, Request, RouteOptionsPayload, Server, ServerRoute } from '@hapi/hapi';
 
 import { noContent } from '../../core/schemas';
+import { voiceToken } from '../voice/token';
 import type { CallLifecycle } from '../dialer/lifecycle';
 import { parseEvent, parseRecording } from './events';
 import { connectNcco, refusalNcco } from './ncco';
@@ -75,7 +76,7 @@ export const routes = (server: Server): ServerRoute[] => {
             return refusalNcco();
         }
 
-        return connectNcco(webhookUrls(publicUrlOf(server)), plan, { uuid: call.uuid, attempt: ref.attempt, from: call.from || config.vonageFromNumber });
+        return connectNcco(webhookUrls(publicUrlOf(server)), plan, { uuid: call.uuid, attempt: ref.attempt, from: call.from || config.vonageFromNumber, socketToken: voiceToken(config.jwtSecret!, call.uuid) });
     };
 
     const answerOptions = {

@@ -2,7 +2,8 @@ import type { Server } from '@hapi/hapi';
 
 
 // The addresses Vonage is given for a call: its webhooks, carrying Talky's call id and attempt so
-// that every webhook names the attempt it is about, and the voice socket of the call.
+// that every webhook names the attempt it is about, and the voice socket of the call with the
+// token that lets the provider in (see plugins/voice/token.ts).
 
 export interface CallRef {
     callId?: string;
@@ -31,7 +32,7 @@ export const webhookUrls = (publicUrl: string) => {
         answer: ({ callId, attempt }: CallRef) => withQuery(base, '/api/v1/webhooks/vonage/answer', { call_id: callId, attempt }),
         event: ({ callId, attempt }: CallRef) => withQuery(base, '/api/v1/webhooks/vonage/event', { call_id: callId, attempt }),
         recording: ({ callId }: CallRef) => withQuery(base, '/api/v1/webhooks/vonage/recording', { call_id: callId }),
-        voiceSocket: (uuid: string) => `${base.replace(/^http/, 'ws')}/api/v1/ws/voice/${encodeURIComponent(uuid)}`
+        voiceSocket: (uuid: string, token: string) => withQuery(base.replace(/^http/, 'ws'), `/api/v1/ws/voice/${encodeURIComponent(uuid)}`, { token })
     };
 };
 

@@ -1,0 +1,606 @@
+import { performance } from 'perf_hooks';
+
+import type { Logger } from 'pino';
+
+import { durationMs, frameMs } from './audio';
+import { Sentences } from './sentences';
+import type { ChatMessage, Llm, ScriptContext, Stt, SttSession, ToolCall, Transcript, Tts } from './slots';
+import type { AudioSocket } from './socket';
+import { afterwards, runTool, toolSpecs, type CallActions } from './tools';
+import { Vad, type VadSettings } from './vad';
+
+
+// The AI agent of one answered call: it greets, listens, decides when the caller has finished,
+// answers through the LLM and the TTS a sentence at a time, and stops the moment the caller
+// talks over it. Everything it says and hears becomes a turn of the transcript, with the
+// latency the caller felt and where it went.
+
+export interface TurnSettings {
+    vad: VadSettings;
+    finalWaitMs: number;                         // after the caller falls silent, how long the STT may take to give its final
+    bargeInMs: number;                           // caller speech this long stops the agent (shorter: a backchannel)
+    llmTimeoutMs: number;                        // longest wait for the LLM's first token
+    maxCallMs: number;
+}
+
+export interface Turn {
+    speaker: 'agent' | 'caller';
+    text: string;
+    startMs: number;                             // offsets from the socket's start
+    endMs: number;
+    interrupted: boolean;
+    latency?: Latency;
+}
+
+// Per agent reply: from the caller's end of speech to our first audio frame, and its parts
+
+export interface Latency {
+    responseMs: number;
+    endpointingMs: number;                       // end of speech -> the turn's end decided
+    sttMs: number | null;                        // end of speech -> the STT's final
+    llmMs: number | null;                        // request -> first token
+    ttsMs: number | null;                        // first sentence -> first audio
+    overheadMs: number;                          // ours: the turn's end decided -> first frame out, less the LLM and TTS waits
+}
+
+export interface AgentCall {
+    script: ScriptContext;
+    systemPrompt: string;
+    voice?: string;
+    language?: string;
+    greeting: string;
+    hints: string[];
+}
+
+export interface AgentDeps {
+    stt: Stt;
+    llm: Llm;
+    tts: Tts;
+    actions: CallActions;
+    settings: TurnSettings;
+    logger: Logger;
+    now(): Date;
+    saveTurn(turn: Turn): Promise<void>;
+    measured?(latency: Latency): void;
+    bargedIn?(clearMs: number): void;
+}
+
+
+const apology = 'I\'m sorry, we\'re having technical trouble on our side. We\'ll try you again later. Goodbye.';
+const backchannel = /^(?:(?:mm+[- ]?hm+|uh[- ]?huh|yeah|yes|yep|ok(?:ay)?|right|sure|i see|got it|hmm+)[\s,.!?]*)+$/i;
+
+
+interface Timing {
+    endAt: number;                               // the caller's end of speech, on the performance clock
+    decidedAt: number;                           // the turn's end decided
+    finalAt: number | null;                      // the STT's final came
+}
+
+
+interface Reply {
+    abort: AbortController;
+    fromLlm: boolean;                            // cut off, the LLM is told what was heard
+    text: string;                                // what has gone to the TTS
+    audioMs: number;                             // audio received for it
+    framesBefore: number | null;                 // the socket's frame count when its first frame left
+    startMs: number;
+    latency: Latency | null;
+}
+
+
+export class Agent {
+
+    readonly turns: Turn[] = [];
+
+    #vad!: Vad;
+    #stt: SttSession | null = null;
+    #messages: ChatMessage[];
+    #reply: Reply | null = null;
+    #heard: string[] = [];                       // the caller's finals of the turn in progress
+    #utterance = '';                             // the latest words of the speech going on
+    #speechEndMs: number | null = null;          // stream time the caller's last speech ended
+    #speechEndAt: number | null = null;          // and the performance clock then
+    #speechStartMs = 0;
+    #finalAt: number | null = null;
+    #finalWait: NodeJS.Timeout | null = null;
+    #bargedIn = false;
+    #ending = false;
+    #closed = false;
+    #limit: NodeJS.Timeout | null = null;
+    #started = performance.now();
+    #saving: Promise<void> = Promise.resolve();
+
+    constructor(private readonly socket: AudioSocket, private readonly call: AgentCall, private readonly deps: AgentDeps) {
+
+        this.#messages = [{ role: 'system', content: call.systemPrompt }];
+    }
+
+    get speaking() {
+
+        return this.#reply !== null;
+    }
+
+    async start(sampleRate: number) {
+
+        this.#vad = await Vad.create(sampleRate, this.deps.settings.vad);
+        this.#limit = setTimeout(() => this.#fail(new Error('The call reached its longest length')), this.deps.settings.maxCallMs);
+        try {
+            this.#stt = await this.deps.stt.open({
+                sampleRate,
+                language: this.call.language,
+                hints: this.call.hints,
+                onTranscript: (transcript) => this.#transcript(transcript),
+                onError: (err) => this.#fail(err)
+            });
+        }
+        catch (err) {
+            return this.#fail(err as Error);
+        }
+
+        await this.#speak(this.call.greeting);
+    }
+
+    // The caller's audio, 20 ms at a time
+
+    audio(frame: Buffer) {
+
+        if (this.#closed) {
+            return;
+        }
+
+        this.#stt?.write(frame);
+        const event = this.#vad.push(frame);
+        const nowMs = this.socket.framesIn * frameMs;
+
+        if (event?.type === 'start') {
+            this.#speechStartMs = event.atMs;
+            this.#speechEndMs = null;
+            this.#utterance = '';
+            this.#cancelFinalWait();
+        }
+
+        // Talked over: long enough not to be a backchannel, unless the words say it is one
+
+        if (this.#interruptible() && this.#vad.speechMs() >= this.deps.settings.bargeInMs && !isBackchannel(this.#utterance)) {
+            this.#bargeIn();
+        }
+
+        if (event?.type === 'stop') {
+            this.#speechEndMs = event.atMs;
+            this.#speechEndAt = performance.now() - (nowMs - event.atMs);
+            if (!this.#reply) {
+                this.#stt?.finalize();
+                this.#waitForFinal();
+            }
+        }
+    }
+
+    dtmf(digit: string) {
+
+        if (this.#closed || this.#ending) {
+            return;
+        }
+
+        if (this.#reply) {
+            this.#bargeIn();
+        }
+
+        const at = this.#nowMs();
+        this.#record({ speaker: 'caller', text: `[pressed ${digit}]`, startMs: at, endMs: at, interrupted: false });
+        this.#messages.push({ role: 'user', content: `[The caller pressed ${digit} on the keypad]` });
+        void this.#respond(null);
+    }
+
+    // The socket closed: the caller hung up, or we did
+
+    async close() {
+
+        if (this.#closed) {
+            return;
+        }
+
+        this.#closed = true;
+        this.#cancelFinalWait();
+        clearTimeout(this.#limit!);
+        if (this.#reply) {
+            this.#finishReply(true);
+        }
+
+        this.#vad?.close();
+        await this.#stt?.close().catch(() => undefined);
+        await this.#saving;
+    }
+
+    #nowMs() {
+
+        return Math.round(performance.now() - this.#started);
+    }
+
+    // The STT's words: finals make up the caller's turn, which ends when the STT says so or when
+    // the VAD's silence and the final have both come
+
+    #transcript(transcript: Transcript) {
+
+        if (this.#closed) {
+            return;
+        }
+
+        const text = transcript.text.trim();
+        if (text && this.#vad.speaking) {
+            this.#utterance = text;
+        }
+
+        // While the agent talks, words that are more than a backchannel interrupt it at once;
+        // a backchannel is not kept as a turn of its own
+
+        if (this.#reply) {
+            if (text && !isBackchannel(text) && this.#interruptible()) {
+                this.#bargeIn();
+            }
+            else if (text && isBackchannel(text)) {
+                return;
+            }
+        }
+
+        if (transcript.final && text) {
+            this.#heard.push(text);
+            this.#finalAt = performance.now();
+        }
+
+        if (this.#reply) {
+            return;
+        }
+
+        if ((transcript.endOfTurn || (transcript.final && this.#speechEndMs !== null)) && !this.#vad.speaking && this.#heard.length) {
+            this.#endOfTurn();
+        }
+    }
+
+    #interruptible() {
+
+        return this.#reply !== null && !this.#ending && !this.#bargedIn && this.#vad.speaking;
+    }
+
+    #waitForFinal() {
+
+        this.#cancelFinalWait();
+        this.#finalWait = setTimeout(() => this.#endOfTurn(), this.deps.settings.finalWaitMs);
+    }
+
+    #cancelFinalWait() {
+
+        if (this.#finalWait) {
+            clearTimeout(this.#finalWait);
+            this.#finalWait = null;
+        }
+    }
+
+    #endOfTurn() {
+
+        this.#cancelFinalWait();
+        const text = this.#heard.join(' ').trim();
+        if (this.#closed || this.#ending || this.#reply || !text) {
+            return;
+        }
+
+        const decidedAt = performance.now();
+        const endAt = this.#speechEndAt ?? decidedAt;
+        this.#heard = [];
+        this.#record({ speaker: 'caller', text, startMs: this.#speechStartMs, endMs: this.#speechEndMs ?? this.#nowMs(), interrupted: false });
+        this.#messages.push({ role: 'user', content: text });
+        void this.#respond({ endAt, decidedAt, finalAt: this.#finalAt });
+        this.#finalAt = null;
+        this.#speechEndAt = null;
+    }
+
+    // Barge-in: the agent stops at once, here and in Vonage's buffer, and its turn keeps only
+    // what the caller heard
+
+    #bargeIn() {
+
+        const decided = performance.now();
+        this.#bargedIn = true;
+        this.#reply?.abort.abort();
+        this.socket.clear();
+        this.deps.bargedIn?.(performance.now() - decided);
+        this.#finishReply(true);
+    }
+
+    async #speak(text: string) {
+
+        this.#messages.push({ role: 'assistant', content: text });
+        await this.#play((say) => {
+
+            say(text);
+            return Promise.resolve(null);
+        }, null, false);
+    }
+
+    // One reply of the LLM, spoken as it is written; tools run as they come, and their results
+    // go back to the LLM, which may then say more
+
+    async #respond(timing: Timing | null) {
+
+        const tools = toolSpecs({ canTransfer: this.deps.actions.canTransfer });
+        let after: 'hang_up' | 'transfer' | null = null;
+
+        await this.#play(async (say, signal, marks) => {
+
+            for (let i = 0; i < 3; ++i) {                     // rounds of tool calls
+                const calls: ToolCall[] = [];
+                let text = '';
+                const requested = performance.now();
+                const timeout = setTimeout(() => marks.timeout(), this.deps.settings.llmTimeoutMs);
+                try {
+                    for await (const chunk of this.deps.llm.stream({ messages: this.#messages, tools, signal, context: this.call.script })) {
+                        clearTimeout(timeout);
+                        marks.llm(requested);
+                        if (chunk.type === 'text') {
+                            text += chunk.text;
+                            say(chunk.text);
+                        }
+                        else {
+                            calls.push(chunk.call);
+                        }
+                    }
+                }
+                finally {
+                    clearTimeout(timeout);
+                }
+
+                if (signal.aborted) {
+                    return null;
+                }
+
+                this.#messages.push({ role: 'assistant', content: text, ...(calls.length ? { toolCalls: calls } : {}) });
+                for (const call of calls) {
+                    this.#messages.push({ role: 'tool', toolCallId: call.id, content: await runTool(this.deps.actions, call, this.deps.now()) });
+                    after ??= afterwards(call, this.deps.actions);
+                }
+
+                if (!calls.length || after || text.trim()) {
+                    return after;
+                }
+            }
+
+            return after;
+        }, timing, true);
+    }
+
+    // Plays one agent turn: `write` feeds text to the TTS through `say`; the audio goes out as it
+    // comes. Resolves once the caller has heard it all (or it was cut off).
+
+    async #play(write: (say: (text: string) => void, signal: AbortSignal, marks: { llm(requested: number): void; timeout(): void }) => Promise<'hang_up' | 'transfer' | null>, timing: Timing | null, fromLlm: boolean) {
+
+        if (this.#closed) {
+            return;
+        }
+
+        const abort = new AbortController();
+        const reply: Reply = { abort, fromLlm, text: '', audioMs: 0, framesBefore: null, startMs: this.#nowMs(), latency: null };
+        this.#reply = reply;
+        this.#bargedIn = false;
+
+        const tts = this.deps.tts.turn({ sampleRate: this.socket.sampleRate, voice: this.call.voice, language: this.call.language, signal: abort.signal });
+        const sentences = new Sentences();
+        let llmMs: number | null = null;
+        let firstSentenceAt: number | null = null;
+        let firstAudioAt: number | null = null;
+        let timedOut = false;
+
+        const say = (text: string) => {
+
+            for (const sentence of sentences.push(text)) {
+                firstSentenceAt ??= performance.now();
+                reply.text += (reply.text ? ' ' : '') + sentence;
+                tts.say(sentence);
+            }
+        };
+
+        const marks = {
+            llm: (requested: number) => (llmMs ??= performance.now() - requested),
+            timeout: () => {
+
+                timedOut = true;
+                abort.abort();
+            }
+        };
+
+        const writing = write(say, abort.signal, marks).then((after) => {
+
+            const rest = sentences.flush();
+            if (rest && !abort.signal.aborted) {
+                firstSentenceAt ??= performance.now();
+                reply.text += (reply.text ? ' ' : '') + rest;
+                tts.say(rest);
+            }
+
+            tts.end();
+            return after;
+        }, (err: Error) => {
+
+            tts.end();
+            throw err;
+        });
+
+        const speaking = (async () => {
+
+            for await (const pcm of tts.audio) {
+                if (abort.signal.aborted) {
+                    break;
+                }
+
+                if (firstAudioAt === null) {
+                    firstAudioAt = performance.now();
+                    const ttsMs = firstSentenceAt === null ? null : firstAudioAt - firstSentenceAt;
+                    const waitedMs = llmMs;
+                    this.socket.mark(() => {
+
+                        reply.framesBefore = this.socket.framesOut;
+                        reply.latency = timing && latencyOf(timing, waitedMs, ttsMs);
+                        if (reply.latency) {
+                            this.deps.measured?.(reply.latency);
+                        }
+                    });
+                }
+
+                reply.audioMs += durationMs(pcm.length, this.socket.sampleRate);
+                this.socket.play(pcm);
+            }
+        })();
+
+        let after: 'hang_up' | 'transfer' | null = null;
+        try {
+            [after] = await Promise.all([writing, speaking]);
+        }
+        catch (err) {
+            if (!abort.signal.aborted || timedOut) {
+                this.deps.logger.warn({ err }, 'voice agent failed mid-reply');
+                this.#finishReply(true);
+                return this.#fail(err as Error);
+            }
+        }
+
+        if (timedOut) {
+            this.#finishReply(true);
+            return this.#fail(new Error('The LLM did not answer in time'));
+        }
+
+        if (abort.signal.aborted || this.#reply !== reply) {
+            return;                              // barged in: already recorded
+        }
+
+        // Heard in full once the last frame has left
+
+        await new Promise<void>((resolve) => this.socket.mark(resolve));
+        if (this.#reply === reply) {
+            this.#finishReply(false);
+        }
+
+        if (after === 'transfer') {
+            this.#ending = true;
+            await this.deps.actions.transfer().catch((err: Error) => this.deps.logger.warn({ err }, 'transfer failed'));
+        }
+        else if (after === 'hang_up') {
+            await this.#hangUp();
+        }
+        else if (this.#heard.length && this.#speechEndMs !== null && !this.#vad.speaking) {
+            this.#endOfTurn();                   // the caller finished while the agent was talking
+        }
+    }
+
+    // The agent's turn as the caller heard it: cut off, only the share of its text whose audio
+    // was played (the text is spread evenly over the audio made for it)
+
+    #finishReply(interrupted: boolean) {
+
+        const reply = this.#reply;
+        if (!reply) {
+            return;
+        }
+
+        this.#reply = null;
+        let text = reply.text;
+        if (interrupted) {
+            const playedMs = this.#playedMs(reply);
+            const share = reply.audioMs ? Math.min(1, playedMs / reply.audioMs) : 0;
+            text = cut(reply.text, share);
+        }
+
+        if (interrupted && reply.fromLlm) {
+            this.#messages.push({ role: 'assistant', content: text ? `${text}... [interrupted by the caller]` : '[interrupted by the caller before a word was heard]' });
+        }
+
+        if (text || interrupted) {
+            this.#record({ speaker: 'agent', text, startMs: reply.startMs, endMs: this.#nowMs(), interrupted, ...(reply.latency ? { latency: reply.latency } : {}) });
+        }
+    }
+
+    #playedMs(reply: Reply) {
+
+        return reply.framesBefore === null ? 0 : (this.socket.framesOut - reply.framesBefore + 1) * frameMs;
+    }
+
+    #record(turn: Turn) {
+
+        this.turns.push(turn);
+        this.#saving = this.#saving.then(() => this.deps.saveTurn(turn)).catch((err: Error) => this.deps.logger.error({ err }, 'voice turn not saved'));
+    }
+
+    async #hangUp() {
+
+        this.#ending = true;
+        await this.deps.actions.hangUp().catch((err: Error) => this.deps.logger.warn({ err }, 'hang-up failed'));
+        this.socket.close(1000, 'call ended');
+    }
+
+    // Something broke: the caller hears an apology (if the TTS still works) and the call ends
+    // cleanly, never a silent line or a socket left open
+
+    async #fail(err: Error) {
+
+        if (this.#closed || this.#ending) {
+            return;
+        }
+
+        this.deps.logger.warn({ err: err.message }, 'voice call degraded');
+        this.#ending = true;
+        this.#reply?.abort.abort();
+        if (this.#reply) {
+            this.socket.clear();
+            this.#finishReply(true);
+        }
+
+        try {
+            const abort = new AbortController();
+            const timer = setTimeout(() => abort.abort(), 5000);
+            const tts = this.deps.tts.turn({ sampleRate: this.socket.sampleRate, voice: this.call.voice, language: this.call.language, signal: abort.signal });
+            tts.say(apology);
+            tts.end();
+            for await (const pcm of tts.audio) {
+                this.socket.play(pcm);
+            }
+
+            clearTimeout(timer);
+            await new Promise<void>((resolve) => this.socket.mark(resolve));
+        }
+        catch {
+            // The TTS is what failed: hang up without words
+        }
+
+        await this.#hangUp();
+    }
+}
+
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+
+// Called as the first frame leaves: everything from the caller's end of speech to now
+
+const latencyOf = (timing: Timing, llmMs: number | null, ttsMs: number | null): Latency => {
+
+    const sent = performance.now();
+    return {
+        responseMs: round(sent - timing.endAt),
+        endpointingMs: round(timing.decidedAt - timing.endAt),
+        sttMs: timing.finalAt === null ? null : round(Math.max(0, timing.finalAt - timing.endAt)),
+        llmMs: llmMs === null ? null : round(llmMs),
+        ttsMs: ttsMs === null ? null : round(ttsMs),
+        overheadMs: round(Math.max(0, sent - timing.decidedAt - (llmMs ?? 0) - (ttsMs ?? 0)))
+    };
+};
+
+
+const cut = (text: string, share: number) => {
+
+    if (share >= 1) {
+        return text;
+    }
+
+    const words = text.split(/\s+/).filter(Boolean);
+    return words.slice(0, Math.round(words.length * share)).join(' ');
+};
+
+
+export const isBackchannel = (text: string) => backchannel.test(text.trim());

@@ -1,0 +1,149 @@
+import type Http from 'http';
+import Path from 'path';
+
+import Boom from '@hapi/boom';
+import type { WebSocket } from 'ws';
+
+import type { Core, TalkyPlugin } from '../../core/plugin';
+import { add as addToDoNotCall } from '../contacts/dnc';
+import { Agent, type Latency, type TurnSettings } from './agent';
+import { Histogram, Pacer } from './pacer';
+import { agentCall } from './prompt';
+import * as Service from './service';
+import { AudioSocket } from './socket';
+import { validVoiceToken } from './token';
+import type { CallActions } from './tools';
+
+
+// The voice pipeline: the socket Vonage opens for each answered call, and the agent that talks
+// on it. Sockets are served where the API is; the engines come from the stt, llm and tts slots.
+
+export interface VoiceMetrics {
+    activeCalls: number;
+    response: Histogram;                         // the caller's end of speech -> our first audio frame
+    overhead: Histogram;                         // our own share of it
+    bargeIn: Histogram;                          // barge-in decided -> clear sent
+    lateness: Histogram;                         // outgoing frames against their 20 ms schedule
+}
+
+declare module '@hapi/hapi' {
+    interface PluginProperties {
+        voice: { metrics: VoiceMetrics };
+    }
+}
+
+
+export const plugin: TalkyPlugin = {
+    name: 'voice',
+    dependencies: ['core', 'contacts', 'dialer'],
+    migrations: Path.join(__dirname, 'migrations'),
+    register(server) {
+
+        const core = server.plugins.core;
+        const pacer = new Pacer();
+        const metrics: VoiceMetrics = { activeCalls: 0, response: new Histogram(), overhead: new Histogram(), bargeIn: new Histogram(), lateness: pacer.lateness };
+        server.expose('metrics', metrics);
+
+        if (!core.servesApi) {
+            return;
+        }
+
+        core.providers.require('stt');
+        core.providers.require('llm');
+        core.providers.require('tts');
+
+        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, pacer, metrics, ws, call), {
+            maxPayload: 64 * 1024,
+            authorize: (request, params) => authorize(core, request, params.call_uuid!)
+        });
+    }
+};
+
+
+// Only the provider, holding the call's token, may attach, and only to a call that is live
+
+const authorize = async (core: Core, request: Http.IncomingMessage, providerCallId: string) => {
+
+    const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+    if (!validVoiceToken(core.config.jwtSecret!, providerCallId, token)) {
+        throw Boom.unauthorized('This voice socket needs its call\'s token');
+    }
+
+    const call = await Service.socketCall(core.db, providerCallId);
+    if (!call) {
+        throw Boom.notFound('No live call has this id');
+    }
+
+    return call;
+};
+
+
+const settingsOf = (core: Core): TurnSettings => {
+
+    const { config } = core;
+    return {
+        vad: { mode: config.voiceVadMode as 0 | 1 | 2 | 3, startMs: config.voiceVadStartMs, stopMs: config.voiceVadStopMs, minVolumeDb: config.voiceVadMinVolumeDb },
+        finalWaitMs: config.voiceFinalWaitMs,
+        bargeInMs: config.voiceBargeInMs,
+        llmTimeoutMs: config.llmTimeoutSeconds * 1000,
+        maxCallMs: config.voiceMaxCallMinutes * 60_000
+    };
+};
+
+
+const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, ws: WebSocket, call: Service.SocketCall) => {
+
+    const { db, clock, providers, logger } = core;
+    const log = logger.child({ call: call.id });
+    const telephony = providers.get('telephony');
+    const transferNumber = typeof call.script_config?.transfer_number === 'string' ? call.script_config.transfer_number : null;
+
+    const actions: CallActions = {
+        hangUp: () => telephony.hangup(call.provider_call_id),
+        markGoalAchieved: () => Service.markGoalAchieved(db, call.id, clock.now()),
+        scheduleCallback: (at) => Service.scheduleCallback(db, call.id, at, clock.now()),
+        addToDoNotCall: async (reason) => void await addToDoNotCall(db, call.tenant_id, [{ phone_number: call.to_number, reason }]),
+        transfer: () => telephony.transfer(call.provider_call_id, transferNumber!),
+        canTransfer: transferNumber !== null
+    };
+
+    let agent: Agent | null = null;
+    let seq = 0;
+    ++metrics.activeCalls;
+
+    const socket = new AudioSocket(ws, pacer, {
+        connected: ({ sampleRate }) => {
+
+            agent = new Agent(socket, agentCall(call), {
+                stt: providers.get('stt'),
+                llm: providers.get('llm'),
+                tts: providers.get('tts'),
+                actions,
+                settings: settingsOf(core),
+                logger: log,
+                now: () => clock.now(),
+                saveTurn: (turn) => Service.saveTurn(db, call, seq++, turn),
+                measured: (latency: Latency) => {
+
+                    metrics.response.add(latency.responseMs);
+                    metrics.overhead.add(latency.overheadMs);
+                },
+                bargedIn: (ms) => metrics.bargeIn.add(ms)
+            });
+
+            agent.start(sampleRate).catch((err: Error) => {
+
+                log.error({ err }, 'voice agent did not start');
+                socket.close(1011, 'The agent could not start');
+            });
+        },
+        audio: (frame) => agent?.audio(frame),
+        dtmf: (digit) => agent?.dtmf(digit),
+        played: () => undefined,
+        closed: () => {
+
+            --metrics.activeCalls;
+            void agent?.close();
+        }
+    });
+};

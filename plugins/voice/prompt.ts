@@ -1,0 +1,54 @@
+import type { AgentCall } from './agent';
+import type { SocketCall } from './service';
+
+
+// Who the agent is on a call, from its campaign: the greeting it opens with, the system prompt
+// the LLM reads, the phrases the speech-to-text should expect.
+
+const fill = (template: string, values: Record<string, string>) => template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+
+
+// What people commonly answer a sales or reminder call with; the script's own questions join them
+
+const commonAnswers = [
+    'yes', 'no', 'yes please', 'no thank you', 'not interested', 'i am interested', 'sounds good', 'tell me more',
+    'who is this', 'what is this about', 'how much does it cost', 'call me back later', 'call me tomorrow',
+    'i am busy', 'stop calling me', 'do not call me again', 'take me off your list', 'can i speak to a person', 'goodbye'
+];
+
+
+export const agentCall = (call: SocketCall): AgentCall => {
+
+    const script = call.script_config ?? {};
+    const values = {
+        agent_name: String(script.agent_name ?? 'Alex'),
+        company_name: String(script.company_name ?? call.tenant_name),
+        business: String(script.company_name ?? call.tenant_name),
+        first_name: call.first_name ?? '',
+        last_name: call.last_name ?? '',
+        campaign: call.campaign_name
+    };
+
+    const greeting = fill(String(script.greeting ?? 'Hello{first_name_comma} this is {agent_name}, an AI assistant calling from {company_name}.'), {
+        ...values,
+        first_name_comma: values.first_name ? ` ${values.first_name},` : ','
+    });
+
+    const faq = Array.isArray(script.faq) ? script.faq as Array<{ question: string; answer: string }> : [];
+    const systemPrompt = [
+        call.system_prompt || `You are ${values.agent_name}, a friendly AI assistant calling on behalf of ${values.company_name}.`,
+        call.goal ? `The goal of this call: ${call.goal}` : null,
+        `You are on a phone call with ${[values.first_name, values.last_name].filter(Boolean).join(' ') || 'the person who answered'}. Speak in short, natural sentences; never use lists, markdown or emoji.`,
+        'When the goal is reached, call mark_goal_achieved. When the person asks not to be called again, call add_to_do_not_call and say goodbye. When they ask to be called another time, call schedule_callback. After saying goodbye, call end_call.',
+        faq.length ? `Answers to common questions:\n${faq.map((item) => `Q: ${item.question}\nA: ${item.answer}`).join('\n')}` : null,
+        typeof script.objection_handling === 'string' && script.objection_handling ? `Handling objections: ${script.objection_handling}` : null
+    ].filter(Boolean).join('\n\n');
+
+    return {
+        script: { greeting, goal: call.goal ?? undefined, script: { ...script, agent_name: values.agent_name, company_name: values.company_name } },
+        systemPrompt,
+        voice: call.voice_id ?? undefined,
+        greeting,
+        hints: [...commonAnswers, ...faq.map((item) => item.question.toLowerCase().replace(/[^\w\s']/g, '').trim())]
+    };
+};
