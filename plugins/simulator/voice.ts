@@ -1,10 +1,15 @@
+import { EventEmitter } from 'events';
+
 import WebSocket from 'ws';
 
 
 // The audio socket of one answered call, with the simulator as the client, as Vonage is: a text
 // frame announcing the call, then 20 ms frames of 16-bit PCM both ways. The agent's frames are
 // queued and played back at real time (scaled); clear drops what is queued, notify is echoed
-// once everything queued before it has played.
+// once everything queued before it has played. The caller's side is silence unless something
+// is given to say (speech, as PCM at the call's rate) or keys to press.
+//
+// Events: 'audio' (a frame of the agent's, as it arrives), 'clear', 'close'.
 
 export interface VoiceEndpoint {
     uri: string;
@@ -36,40 +41,70 @@ const frameBytes = (contentType: string) => {
 type Queued = { audio: true } | { notify: unknown };
 
 
-export class VoiceLeg {
+export class VoiceLeg extends EventEmitter {
 
     readonly stats: VoiceStats = { framesSent: 0, framesReceived: 0, framesPlayed: 0, clears: 0, notifies: 0 };
     readonly closed: Promise<{ byAgent: boolean }>;
 
+    readonly opened: Promise<void>;
+
     private readonly socket: WebSocket;
     private readonly silence: Buffer;
+    private speech: Buffer[] = [];
     private readonly queue: Queued[] = [];
     private ticker?: NodeJS.Timeout;
     private closing = false;
 
     constructor(endpoint: VoiceEndpoint, private readonly timeScale: number) {
 
+        super();
         const contentType = endpoint.contentType ?? 'audio/l16;rate=16000';
         this.silence = Buffer.alloc(frameBytes(contentType));
         this.socket = new WebSocket(endpoint.uri);
 
         this.closed = new Promise((resolve) => {
 
-            this.socket.on('close', () => {
+            this.socket.on('close', (code) => {
 
                 clearInterval(this.ticker);
                 resolve({ byAgent: !this.closing });
+                this.emit('close', code);
             });
         });
 
         this.socket.on('error', () => undefined);                    // a refused socket closes too
-        this.socket.on('open', () => {
+        this.opened = new Promise((resolve) => {
 
-            this.send(JSON.stringify({ event: 'websocket:connected', 'content-type': contentType, ...endpoint.headers }));
-            this.stream();
+            this.socket.on('open', () => {
+
+                this.send(JSON.stringify({ event: 'websocket:connected', 'content-type': contentType, ...endpoint.headers }));
+                this.stream();
+                resolve();
+            });
         });
 
-        this.socket.on('message', (data, isBinary) => (isBinary ? this.receive() : this.command(data.toString())));
+        this.socket.on('message', (data: Buffer, isBinary) => (isBinary ? this.receive(data) : this.command(data.toString())));
+    }
+
+    // The caller speaks: frames of this audio go out instead of silence, after what is queued
+
+    say(pcm: Buffer) {
+
+        for (let i = 0; i < pcm.length; i += this.silence.length) {
+            const frame = Buffer.alloc(this.silence.length);
+            pcm.copy(frame, 0, i, Math.min(pcm.length, i + this.silence.length));
+            this.speech.push(frame);
+        }
+    }
+
+    get saying() {
+
+        return this.speech.length > 0;
+    }
+
+    press(digit: string, durationMs = 200) {
+
+        this.send(JSON.stringify({ event: 'websocket:dtmf', digit, duration: durationMs }));
     }
 
     close() {
@@ -94,7 +129,7 @@ export class VoiceLeg {
             const count = Math.min(target - due, maxFramesPerTick);
             due += count;
             for (let i = 0; i < count; ++i) {
-                this.send(this.silence);
+                this.send(this.speech.shift() ?? this.silence);
                 ++this.stats.framesSent;
                 this.play();
             }
@@ -120,9 +155,10 @@ export class VoiceLeg {
         }
     }
 
-    private receive() {
+    private receive(frame: Buffer) {
 
         ++this.stats.framesReceived;
+        this.emit('audio', frame);
         if (this.queue.length < maxQueued) {
             this.queue.push({ audio: true });
         }
@@ -143,6 +179,7 @@ export class VoiceLeg {
             this.queue.splice(0, this.queue.length, ...kept);
             ++this.stats.clears;
             this.send(JSON.stringify({ event: 'websocket:cleared' }));
+            this.emit('clear');
         }
         else if (message.action === 'notify') {
             this.queue.push({ notify: message.payload ?? {} });

@@ -1,3 +1,5 @@
+import fvad from '@echogarden/fvad-wasm';
+
 import { levelDb, Resampler } from './audio';
 
 
@@ -35,17 +37,13 @@ interface Fvad {
 
 // The wasm module is made once per process; each stream has its own VAD instance in it
 
-let module: Promise<Fvad> | undefined;
+let engine: Promise<Fvad> | undefined;
 
 const load = () => {
 
-    module ??= (async () => {
+    engine ??= fvad() as Promise<Fvad>;
 
-        const { default: factory } = await import('@echogarden/fvad-wasm') as { default: () => Promise<Fvad> };
-        return await factory();
-    })();
-
-    return module;
+    return engine;
 };
 
 
@@ -152,11 +150,15 @@ export class Vad {
         }
     }
 
-    // How long the caller has been speaking, or 0
+    // How long the caller has been speaking, not counting a silence that may yet end it; or 0
 
     speechMs() {
 
-        return this.speaking ? this.#positionMs - this.#speechStartMs : 0;
+        if (this.state === 'stopping') {
+            return this.#runStartMs - this.#speechStartMs;
+        }
+
+        return this.state === 'speaking' ? this.#positionMs - this.#speechStartMs : 0;
     }
 
     close() {
