@@ -1,4 +1,4 @@
-import fvad from '@echogarden/fvad-wasm';
+import makeFvad from '@echogarden/fvad-wasm';
 
 import { levelDb, Resampler } from './audio';
 
@@ -41,7 +41,7 @@ let engine: Promise<Fvad> | undefined;
 
 const load = () => {
 
-    engine ??= fvad() as Promise<Fvad>;
+    engine ??= makeFvad() as Promise<Fvad>;
 
     return engine;
 };
