@@ -92,7 +92,7 @@ export class Agent {
 
     readonly turns: Turn[] = [];
 
-    #vad!: Vad;
+    #vad: Vad | null = null;
     #stt: SttSession | null = null;
     #messages: ChatMessage[];
     #reply: Reply | null = null;
@@ -144,8 +144,8 @@ export class Agent {
 
     audio(frame: Buffer) {
 
-        if (this.#closed) {
-            return;
+        if (this.#closed || !this.#vad) {
+            return;                              // still starting: the greeting is not out yet anyway
         }
 
         this.#stt?.write(frame);
@@ -226,7 +226,7 @@ export class Agent {
         }
 
         const text = transcript.text.trim();
-        if (text && this.#vad.speaking) {
+        if (text && this.#callerSpeaking) {
             this.#utterance = text;
         }
 
@@ -251,14 +251,19 @@ export class Agent {
             return;
         }
 
-        if ((transcript.endOfTurn || (transcript.final && this.#speechEndMs !== null)) && !this.#vad.speaking && this.#heard.length) {
+        if ((transcript.endOfTurn || (transcript.final && this.#speechEndMs !== null)) && !this.#callerSpeaking && this.#heard.length) {
             this.#endOfTurn();
         }
     }
 
+    get #callerSpeaking() {
+
+        return this.#vad?.speaking ?? false;
+    }
+
     #interruptible() {
 
-        return this.#reply !== null && !this.#ending && !this.#bargedIn && this.#vad.speaking;
+        return this.#reply !== null && !this.#ending && !this.#bargedIn && this.#callerSpeaking;
     }
 
     #waitForFinal() {
@@ -482,9 +487,9 @@ export class Agent {
             await this.deps.actions.transfer().catch((err: Error) => this.deps.logger.warn({ err }, 'transfer failed'));
         }
         else if (after === 'hang_up') {
-            await this.#hangUp();
+            this.#hangUp();
         }
-        else if (this.#heard.length && this.#speechEndMs !== null && !this.#vad.speaking) {
+        else if (this.#heard.length && this.#speechEndMs !== null && !this.#callerSpeaking) {
             this.#endOfTurn();                   // the caller finished while the agent was talking
         }
     }
@@ -527,10 +532,13 @@ export class Agent {
         this.#saving = this.#saving.then(() => this.deps.saveTurn(turn)).catch((err: Error) => this.deps.logger.error({ err }, 'voice turn not saved'));
     }
 
-    async #hangUp() {
+    // The provider is told, and the socket closes at once: with it the call's audio leg ends,
+    // whether or not the provider answers
+
+    #hangUp() {
 
         this.#ending = true;
-        await this.deps.actions.hangUp().catch((err: Error) => this.deps.logger.warn({ err }, 'hang-up failed'));
+        this.deps.actions.hangUp().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'hang-up failed'));
         this.socket.close(1000, 'call ended');
     }
 
@@ -568,7 +576,7 @@ export class Agent {
             // The TTS is what failed: hang up without words
         }
 
-        await this.#hangUp();
+        this.#hangUp();
     }
 }
 

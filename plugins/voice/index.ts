@@ -140,6 +140,7 @@ const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, ws: WebSocket, c
         audio: (frame) => agent?.audio(frame),
         dtmf: (digit) => agent?.dtmf(digit),
         played: () => undefined,
+        failed: (err) => log.error({ err }, 'voice socket failed'),
         closed: () => {
 
             --metrics.activeCalls;

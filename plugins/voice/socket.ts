@@ -27,6 +27,7 @@ export interface SocketEvents {
     dtmf(digit: string, durationMs?: number): void;
     played(payload: unknown): void;              // a notify came back: all before it has played
     closed(): void;
+    failed(err: Error): void;                    // a handler threw: the call is closed, the process lives on
 }
 
 
@@ -48,7 +49,16 @@ export class AudioSocket {
 
     constructor(private readonly ws: WebSocket, private readonly pacer: Pacer, private readonly events: SocketEvents) {
 
-        ws.on('message', (data: Buffer, isBinary: boolean) => (isBinary ? this.#audio(data) : this.#text(data.toString())));
+        ws.on('message', (data: Buffer, isBinary: boolean) => {
+
+            try {
+                return isBinary ? this.#audio(data) : this.#text(data.toString());
+            }
+            catch (err) {
+                this.events.failed(err as Error);
+                this.close(1011, 'Internal error');
+            }
+        });
         ws.on('close', () => this.#close());
     }
 
