@@ -1,72 +1,71 @@
 import { performance } from 'perf_hooks';
 
-import { frameMs } from './audio';
 
 
-// Frames go out at real time, as Vonage plays them: one clock for every call of the process ticks
-// each 20 ms on an absolute schedule (a late tick does not push the next one back) and sends
-// every playing call its next frame. One timer serves two hundred calls as well as one.
+// Frames go out at real time, as Vonage plays them. Each call's frames are due 20 ms apart from
+// the first one of a run of audio, which leaves at once: a reply's first word waits for no clock.
+// One timer serves every call of the process: while any call is playing it looks every 2 ms
+// for frames that have fallen due, so two hundred calls cost one timer, not two hundred.
 
 export interface Paced {
-    tick(): void;                                // send this call's next frame, if it has one
+    pump(now: number): boolean;                  // send what has fallen due; false once nothing is left to play
 }
+
+
+const lookEveryMs = 1;
 
 
 export class Pacer {
 
-    readonly lateness = new Histogram();         // how late each frame left, against its tick's time
+    readonly lateness = new Histogram();         // how late each frame left, against when it was due
 
-    #streams = new Set<Paced>();
+    #playing = new Set<Paced>();
     #timer: NodeJS.Timeout | null = null;
-    #due = 0;
-    #due0 = 0;
+    #looked = 0;
 
-    add(stream: Paced) {
+    // A stream has audio again: it is looked at until it runs dry
 
-        this.#streams.add(stream);
-        if (!this.#timer) {
-            this.#due0 = this.#due = performance.now() + frameMs;
-            this.#schedule();
+    wake(stream: Paced) {
+
+        this.#playing.add(stream);
+        this.#timer ??= setInterval(() => this.#look(), lookEveryMs);
+    }
+
+    // Between two incoming frames: a burst of them (after a pause of the process, hundreds of calls'
+    // frames are read at once) must not hold back the frames going out
+
+    overdue() {
+
+        if (this.#timer && performance.now() - this.#looked >= lookEveryMs) {
+            this.#look();
         }
     }
 
     remove(stream: Paced) {
 
-        this.#streams.delete(stream);
-        if (!this.#streams.size && this.#timer) {
-            clearTimeout(this.#timer);
-            this.#timer = null;
-        }
+        this.#playing.delete(stream);
+        this.#stopIfIdle();
     }
 
-    // The frame being sent now was due at this time: what a stream reports its lateness against
-
-    get due() {
-
-        return this.#due0;
-    }
-
-    #schedule() {
-
-        this.#timer = setTimeout(() => this.#tick(), Math.max(0, this.#due - performance.now()));
-    }
-
-    #tick() {
-
-        // A tick more than a frame late (the process stalled) skips ahead rather than bursting
+    #look() {
 
         const now = performance.now();
-        if (now - this.#due > frameMs) {
-            this.#due += Math.floor((now - this.#due) / frameMs) * frameMs;
+        this.#looked = now;
+        for (const stream of this.#playing) {
+            if (!stream.pump(now)) {
+                this.#playing.delete(stream);
+            }
         }
 
-        this.#due0 = this.#due;
-        for (const stream of this.#streams) {
-            stream.tick();
-        }
+        this.#stopIfIdle();
+    }
 
-        this.#due += frameMs;
-        this.#schedule();
+    #stopIfIdle() {
+
+        if (!this.#playing.size && this.#timer) {
+            clearInterval(this.#timer);
+            this.#timer = null;
+        }
     }
 }
 

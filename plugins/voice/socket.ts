@@ -2,7 +2,7 @@ import { performance } from 'perf_hooks';
 
 import type { WebSocket } from 'ws';
 
-import { bytesPerFrame } from './audio';
+import { bytesPerFrame, frameMs } from './audio';
 import type { Pacer } from './pacer';
 
 
@@ -33,6 +33,16 @@ export interface SocketEvents {
 
 type Mark = () => void;
 
+// Audio waits as the chunks it came in, whole frames of them, cut into frames only as it is
+// sent: a minute of queued speech is a few objects, not three thousand, for the collector to copy
+
+interface Chunk {
+    pcm: Buffer;
+    at: number;                                  // the next frame's offset
+}
+
+const isChunk = (item: Chunk | Mark): item is Chunk => typeof item !== 'function';
+
 
 export class AudioSocket {
 
@@ -40,19 +50,27 @@ export class AudioSocket {
     framesIn = 0;
     framesOut = 0;
 
-    #queue: Array<Buffer | Mark> = [];
+    #queue: Array<Chunk | Mark> = [];
     #pending: Buffer | null = null;              // the part of a frame not yet made whole
     #inbound: Buffer | null = null;
     #frame = 0;
     #closed = false;
-    #paced = { tick: () => this.#tick() };
+    #due: number | null = null;                  // when the next frame is due; null while nothing plays
+    #paced = { pump: (now: number) => this.#pump(now) };
 
     constructor(private readonly ws: WebSocket, private readonly pacer: Pacer, private readonly events: SocketEvents) {
 
         ws.on('message', (data: Buffer, isBinary: boolean) => {
 
             try {
-                return isBinary ? this.#audio(data) : this.#text(data.toString());
+                if (isBinary) {
+                    this.#audio(data);
+                }
+                else {
+                    this.#text(data.toString());
+                }
+
+                this.pacer.overdue();
             }
             catch (err) {
                 this.events.failed(err as Error);
@@ -71,20 +89,33 @@ export class AudioSocket {
             return;
         }
 
-        let data = this.#pending ? Buffer.concat([this.#pending, pcm]) : pcm;
-        this.#pending = null;
-        while (data.length >= this.#frame) {
-            this.#queue.push(data.subarray(0, this.#frame));
-            data = data.subarray(this.#frame);
+        let data = pcm;
+        if (this.#pending) {
+            const missing = this.#frame - this.#pending.length;
+            if (data.length < missing) {
+                this.#pending = Buffer.concat([this.#pending, data]);
+                return;
+            }
+
+            this.#queue.push({ pcm: Buffer.concat([this.#pending, data.subarray(0, missing)]), at: 0 });
+            this.#pending = null;
+            data = data.subarray(missing);
         }
 
-        this.#pending = data.length ? Buffer.from(data) : null;
+        const whole = data.length - data.length % this.#frame;
+        if (whole) {
+            this.#queue.push({ pcm: data.subarray(0, whole), at: 0 });
+        }
+
+        this.#pending = whole < data.length ? Buffer.from(data.subarray(whole)) : null;
+        this.#start();
     }
 
     mark(mark: Mark) {
 
         this.flush();
         this.#queue.push(mark);
+        this.#start();
     }
 
     // The last partial frame, padded with silence: the end of something said
@@ -94,23 +125,27 @@ export class AudioSocket {
         if (this.#pending) {
             const frame = Buffer.alloc(this.#frame);
             this.#pending.copy(frame);
-            this.#queue.push(frame);
+            this.#queue.push({ pcm: frame, at: 0 });
             this.#pending = null;
+            this.#start();
         }
     }
 
     get playing() {
 
-        return this.#queue.some((item) => Buffer.isBuffer(item));
+        return this.#queue.some(isChunk);
     }
 
     // Barge-in: nothing more of ours is played, here or in Vonage's buffer
 
     clear() {
 
-        this.#queue = this.#queue.filter((item) => !Buffer.isBuffer(item));
+        this.#queue = this.#queue.filter((item) => !isChunk(item));
         this.#pending = null;
         this.#send(JSON.stringify({ action: 'clear' }));
+        if (this.#due !== null) {
+            this.#pump(performance.now());        // the marks left run now
+        }
     }
 
     notify(payload: unknown) {
@@ -126,21 +161,45 @@ export class AudioSocket {
         }
     }
 
-    #tick() {
+    // Audio after a pause starts now, and the pacer keeps it going
 
-        while (this.#queue.length && !Buffer.isBuffer(this.#queue[0])) {
-            (this.#queue.shift() as Mark)();
+    #start() {
+
+        if (this.#due === null && this.#queue.length && !this.#closed) {
+            this.#due = performance.now();
+            if (this.#pump(this.#due)) {
+                this.pacer.wake(this.#paced);
+            }
         }
+    }
 
-        const frame = this.#queue.shift() as Buffer | undefined;
-        if (frame) {
-            this.#send(frame);
+    #pump(now: number) {
+
+        for (;;) {
+            while (this.#queue.length && !isChunk(this.#queue[0]!)) {
+                (this.#queue.shift() as Mark)();
+            }
+
+            if (!this.#queue.length || this.#closed) {
+                this.#due = null;
+                return false;
+            }
+
+            if (this.#due! > now) {
+                return true;
+            }
+
+            const chunk = this.#queue[0] as Chunk;
+            this.#send(chunk.pcm.subarray(chunk.at, chunk.at + this.#frame));
+            chunk.at += this.#frame;
+            if (chunk.at >= chunk.pcm.length) {
+                this.#queue.shift();
+            }
+
             ++this.framesOut;
-            this.pacer.lateness.add(performance.now() - this.pacer.due);
-        }
-
-        while (this.#queue.length && !Buffer.isBuffer(this.#queue[0])) {
-            (this.#queue.shift() as Mark)();
+            const late = performance.now() - this.#due!;
+            this.pacer.lateness.add(late);
+            this.#due = late > 3 * frameMs ? performance.now() + frameMs : this.#due! + frameMs;    // after a stall, go on from now rather than burst
         }
     }
 
@@ -178,7 +237,6 @@ export class AudioSocket {
             this.sampleRate = rate;
             this.#frame = bytesPerFrame(rate);
             const { event, 'content-type': contentType, ...headers } = message;
-            this.pacer.add(this.#paced);
             this.events.connected({ sampleRate: rate, headers });
             return;
         }
