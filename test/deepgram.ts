@@ -3,7 +3,6 @@ import Crypto from 'crypto';
 import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 
-import { plugin } from '../plugins/deepgram';
 import { deepgramStt, listenUrl, type DeepgramOptions } from '../plugins/deepgram/stt';
 import type { SttOptions, Transcript } from '../plugins/voice/slots';
 import { startDeepgram, type FakeDeepgramOptions } from './fakes/deepgram';
@@ -324,7 +323,7 @@ describe('deepgram', () => {
     it('is the deepgram provider of the stt slot, set up from the DEEPGRAM_ settings', async () => {
 
         await start({ utterances: [{ text: 'hello', bytes: 3200 }] });
-        const harness = await startServer({ sttProvider: 'deepgram', deepgramUrl: fake!.url, deepgramApiKey: fake!.apiKey }, { plugins: [plugin] });
+        const harness = await startServer({ sttProvider: 'deepgram', deepgramUrl: fake!.url, deepgramApiKey: fake!.apiKey });
         try {
             const transcripts: Transcript[] = [];
             const session = await harness.server.plugins.core.providers.get('stt').open({ sampleRate: 16000, onTranscript: (transcript) => transcripts.push(transcript), onError: () => undefined });

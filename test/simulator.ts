@@ -506,7 +506,7 @@ describe('simulator plugin', () => {
             vonageSignatureSecret: secret,
             simulatorTimeScale: 0.001,
             simulatorOutcomes: 'answered:1',
-            disabledPlugins: ['dialer']
+            disabledPlugins: ['voice', 'dialer']
         }, { plugins: [lifecycleDouble(recorded)], listen: true });
 
         try {

@@ -1,14 +1,25 @@
 import Crypto from 'crypto';
+import Fs from 'fs';
+import Path from 'path';
 
 import Code from '@hapi/code';
+import type { Server } from '@hapi/hapi';
 import Lab from '@hapi/lab';
 import WebSocket from 'ws';
 
 import { espeakTts } from '../plugins/espeak/tts';
+import { scriptedLlm } from '../plugins/scripted/llm';
 import { VoiceLeg } from '../plugins/simulator/voice';
+import { Resampler } from '../plugins/voice/audio';
+import { Histogram } from '../plugins/voice/pacer';
+import { Sentences } from '../plugins/voice/sentences';
+import type { ChatMessage } from '../plugins/voice/slots';
 import { voiceToken } from '../plugins/voice/token';
+import { afterwards, runTool, toolSpecs, type CallActions } from '../plugins/voice/tools';
+import { Vad } from '../plugins/voice/vad';
 import { startDeepgram } from './fakes/deepgram';
 import { startServer, waitFor, type Harness } from './lib/harness';
+import { closedPort } from './lib/proxy';
 import { signUp } from './lib/session';
 
 
@@ -49,12 +60,31 @@ const results = (text: string) => ({
 });
 
 
+// A live call of a campaign, as the dialer leaves it once answered
+
+const liveCallOf = async (server: Server, script: Record<string, unknown> = {}, status = 'in_progress', calling: Record<string, unknown> = {}) => {
+
+    const { db } = server.plugins.core;
+    const owner = await signUp(server);
+    const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Voice test', goal: 'book a demo', script_config: { agent_name: 'Ava', company_name: 'Acme', ...script }, calling_config: calling } });
+    const campaignId = (created.result as { id: string }).id;
+    const [lead] = await db('leads').insert({ tenant_id: owner.tenantId, campaign_id: campaignId, phone_number: '+12125550100', first_name: 'Sam', status: 'calling' }).returning('id');
+    const [job] = await db('dialer_jobs').insert({ tenant_id: owner.tenantId, campaign_id: campaignId, lead_id: lead.id, status: 'in_call', attempt: 1 }).returning('id');
+    const id = Crypto.randomUUID();
+    const uuid = `vonage-${id}`;
+    await db('calls').insert({ id, tenant_id: owner.tenantId, campaign_id: campaignId, lead_id: lead.id, job_id: job.id, attempt: 1, provider: 'simulator', provider_call_id: uuid, to_number: '+12125550100', status, answered_at: new Date() });
+    return { id, uuid, tenantId: owner.tenantId };
+};
+
+
 describe('voice', () => {
 
     let harness: Harness;
     let deepgram: Awaited<ReturnType<typeof startDeepgram>>;
     let base: string;
     let secret: string;
+
+    const liveCall = (script: Record<string, unknown> = {}, status = 'in_progress', calling: Record<string, unknown> = {}) => liveCallOf(harness.server, script, status, calling);
 
     before(async () => {
 
@@ -77,23 +107,6 @@ describe('voice', () => {
         await harness.cleanup();
         await deepgram.close();
     });
-
-    // A live call of a campaign, as the dialer leaves it once answered
-
-    const liveCall = async (script: Record<string, unknown> = {}, status = 'in_progress') => {
-
-        const { server } = harness;
-        const { db } = server.plugins.core;
-        const owner = await signUp(server);
-        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Voice test', goal: 'book a demo', script_config: { agent_name: 'Ava', company_name: 'Acme', ...script } } });
-        const campaignId = (created.result as { id: string }).id;
-        const [lead] = await db('leads').insert({ tenant_id: owner.tenantId, campaign_id: campaignId, phone_number: '+12125550100', first_name: 'Sam', status: 'calling' }).returning('id');
-        const [job] = await db('dialer_jobs').insert({ tenant_id: owner.tenantId, campaign_id: campaignId, lead_id: lead.id, status: 'in_call', attempt: 1 }).returning('id');
-        const id = Crypto.randomUUID();
-        const uuid = `vonage-${id}`;
-        await db('calls').insert({ id, tenant_id: owner.tenantId, campaign_id: campaignId, lead_id: lead.id, job_id: job.id, attempt: 1, provider: 'simulator', provider_call_id: uuid, to_number: '+12125550100', status, answered_at: new Date() });
-        return { id, uuid, tenantId: owner.tenantId };
-    };
 
     const connect = (uuid: string, token = voiceToken(secret, uuid), contentType = 'audio/l16;rate=16000') => {
 
@@ -284,6 +297,83 @@ describe('voice', () => {
         }
     });
 
+    it('leaves the campaign\'s voicemail after the beep, or hangs up on a machine when it has none', async () => {
+
+        const { server } = harness;
+        const machine = (call: { id: string; uuid: string }, detail?: string) => server.plugins.dialer.handleEvent({ callId: call.id, attempt: 1, providerCallId: call.uuid, status: 'machine', detail, timestamp: new Date(), raw: { status: 'machine' } });
+
+        const call = await liveCall({ voicemail_message: 'Hi {first_name}, this is Ava from Acme. Please call us back.' });
+        const leg = connect(call.uuid);
+        const closed = new Promise((resolve) => leg.once('close', resolve));
+        try {
+            await waitFor(async () => (await turns(call.id)).length >= 1, 20_000);
+            await machine(call);
+            await machine(call, 'beep_start');
+            expect(await closed).to.equal(1000);
+            const said = (await turns(call.id)).map((turn: { text: string }) => turn.text);
+            expect(said.at(-1)).to.equal('Hi Sam, this is Ava from Acme. Please call us back.');
+            expect(await server.plugins.core.db('calls').where({ id: call.id }).first('machine')).to.equal({ machine: true });
+        }
+        finally {
+            leg.close();
+        }
+
+        const silent = await liveCall();
+        const other = connect(silent.uuid);
+        const hungUp = new Promise((resolve) => other.once('close', resolve));
+        try {
+            await other.opened;
+            await waitFor(() => deepgram.connections.length > 0 && harness.server.plugins.voice.metrics.activeCalls > 0, 10_000);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            await machine(silent);
+            expect(await hungUp).to.equal(1000);
+        }
+        finally {
+            other.close();
+        }
+    });
+
+    it('records both sides, the caller left and the agent right, when the campaign asks', async () => {
+
+        const call = await liveCall({}, 'in_progress', { record: true });
+        const leg = connect(call.uuid);
+        const { db } = harness.server.plugins.core;
+        try {
+            await waitFor(async () => (await turns(call.id)).length >= 1, 20_000);
+            leg.say(Buffer.concat([silence(500), await speech('hello'), silence(500)]));
+            await new Promise((resolve) => setTimeout(resolve, 2500));
+        }
+        finally {
+            leg.close();
+        }
+
+        await waitFor(async () => Boolean(await db('recordings').where({ call_id: call.id }).first()), 10_000);
+        const recording = await db('recordings').where({ call_id: call.id }).first();
+        expect(recording).to.include({ provider_recording_id: `talky:${call.id}`, storage_key: `recordings/${call.tenantId}/${call.id}/conversation.wav` });
+
+        const wav = Fs.readFileSync(Path.join(harness.config.storageDir, recording.storage_key));
+        expect(wav.length).to.equal(recording.size_bytes);
+        expect(wav.toString('latin1', 0, 4)).to.equal('RIFF');
+        expect([wav.readUInt16LE(22), wav.readUInt32LE(24), wav.readUInt32LE(40)]).to.equal([2, 16000, wav.length - 44]);
+
+        // The caller spoke in the middle and the agent at the start: each on its own channel
+
+        const energy = (channel: number, fromMs: number, toMs: number) => {
+
+            let sum = 0;
+            for (let i = 44 + fromMs * 64 + channel * 2; i < 44 + toMs * 64 && i < wav.length; i += 4) {
+                sum += Math.abs(wav.readInt16LE(i));
+            }
+
+            return sum;
+        };
+
+        const seconds = (wav.length - 44) / 64000;
+        expect(seconds).to.be.above(3);
+        expect(energy(1, 0, 1500)).to.be.above(energy(0, 0, 1500) * 10);
+        expect(energy(0, 0, seconds * 1000)).to.be.above(0);
+    });
+
     it('apologises and hangs up when the speech-to-text is lost', async () => {
 
         const call = await liveCall();
@@ -300,5 +390,249 @@ describe('voice', () => {
         finally {
             leg.close();
         }
+    });
+});
+
+
+describe('voice offline', () => {
+
+    // No keys at all: pocketsphinx listens, the scripted agent answers, espeak-ng speaks
+
+    it('holds a conversation with the offline engines', async () => {
+
+        const harness = await startServer({}, { listen: true });
+        const { server, config } = harness;
+        const call = await liveCallOf(server);
+        const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+        const turns = () => server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
+        try {
+            expect(config).to.include({ sttProvider: 'pocketsphinx', llmProvider: 'scripted', ttsProvider: 'espeak' });
+            await waitFor(async () => (await turns()).length >= 1, 20_000);
+            leg.say(Buffer.concat([await speech('who is this'), silence(1000)]));
+            await waitFor(async () => (await turns()).length >= 3, 30_000);
+
+            const [, question, reply] = await turns();
+            expect(question).to.include({ speaker: 'caller', text: 'who is this' });
+            expect(reply.text).to.contain('AI assistant calling from Acme');
+            expect(reply.stt_ms as number).to.be.above(0);
+        }
+        finally {
+            leg.close();
+            await harness.cleanup();
+        }
+    });
+});
+
+
+describe('voice rehearsal', () => {
+
+    // The quick start's local run: the dialer calls through the simulator, whose person talks to
+    // the agent over the voice socket, spoken by espeak-ng and heard by pocketsphinx
+
+    it('runs a campaign whose calls are real conversations, ending as the person decides', { timeout: 60_000 }, async () => {
+
+        const port = await closedPort();
+        const harness = await startServer({
+            port,
+            publicUrl: `http://127.0.0.1:${port}`,
+            telephonyMaxCps: 100,
+            simulatorTimeScale: 1,
+            simulatorOutcomes: 'answered:1',
+            simulatorVoice: true,
+            simulatorPersona: 'who is this|yes I am interested',
+            dialerReconcileSeconds: 3600,
+            logLevel: process.env.TEST_LOG ?? 'silent'
+        }, { listen: true });
+
+        try {
+            const { server } = harness;
+            const { db } = server.plugins.core;
+            const owner = await signUp(server);
+            const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Rehearsal', max_retries: 0, script_config: { agent_name: 'Ava', company_name: 'Acme' } } });
+            const id = (created.result as { id: string }).id;
+            await server.inject({ method: 'POST', url: '/api/v1/contacts/bulk', headers: owner.headers, payload: { campaign_id: id, contacts: [{ phone_number: '+12125550177', first_name: 'Sam' }] } });
+            expect((await server.inject({ method: 'POST', url: `/api/v1/campaigns/${id}/start`, headers: owner.headers })).statusCode).to.equal(200);
+
+            await waitFor(async () => (await db('campaigns').where({ id }).first('status')).status === 'completed', 50_000);
+            const call = await db('calls').where({ campaign_id: id }).first();
+            const said = (await db('call_turns').where({ call_id: call.id }).orderBy('seq')).map((turn: { speaker: string; text: string }) => `${turn.speaker}: ${turn.text}`);
+            expect(call, said.join('\n')).to.include({ status: 'completed', outcome: 'goal_achieved', goal_achieved: true });
+            expect(said).to.equal([
+                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme.',
+                'caller: who is this',
+                'agent: I am an AI assistant calling from Acme.',
+                'caller: yes i am interested',
+                'agent: Wonderful. Thank you for your time. Goodbye.'
+            ]);
+        }
+        finally {
+            await harness.cleanup();
+        }
+    });
+});
+
+
+describe('voice parts', () => {
+
+    it('cuts a reply into sentences as its tokens come, and long runs at a clause', () => {
+
+        const sentences = new Sentences();
+        expect(sentences.push('Hello there')).to.equal([]);
+        expect(sentences.push('. How are')).to.equal(['Hello there.']);
+        expect(sentences.push(' you? I am fine! And')).to.equal(['How are you?', 'I am fine!']);
+        expect(sentences.flush()).to.equal('And');
+        expect(sentences.flush()).to.be.null();
+
+        const long = `${'word '.repeat(35)}and then, ${'more '.repeat(5)}`;
+        expect(sentences.push(long)).to.equal([`${'word '.repeat(35)}and then,`]);
+        expect(sentences.flush()).to.equal('more more more more more');
+    });
+
+    it('resamples in pieces as it would in one', () => {
+
+        const input = Buffer.alloc(22050 * 2);
+        for (let i = 0; i < 22050; ++i) {
+            input.writeInt16LE(Math.round(10000 * Math.sin(2 * Math.PI * 440 * i / 22050)), i * 2);
+        }
+
+        const whole = new Resampler(22050, 16000).push(input);
+        const pieces = new Resampler(22050, 16000);
+        const parts: Buffer[] = [];
+        for (let i = 0; i < input.length; i += 333) {                  // odd sizes: samples split across pieces
+            parts.push(pieces.push(input.subarray(i, i + 333)));
+        }
+
+        const joined = Buffer.concat(parts);
+        expect(joined.length).to.equal(whole.length);
+        expect(whole.length).to.equal(16000 * 2);
+        for (let i = 0; i < whole.length; i += 2) {
+            expect(Math.abs(whole.readInt16LE(i) - joined.readInt16LE(i))).to.be.at.most(1);
+        }
+
+        const up = new Resampler(8000, 16000).push(Buffer.from(new Int16Array([100, 300, 500]).buffer));
+        expect([...new Int16Array(up.buffer, up.byteOffset, up.length / 2)]).to.equal([100, 200, 300, 400]);
+        expect(new Resampler(16000, 16000).push(Buffer.from([1, 2, 3]))).to.equal(Buffer.from([1, 2]));
+    });
+
+    it('hears speech start and stop, not counting the silence that ends it', async () => {
+
+        for (const rate of [8000, 16000, 24000]) {
+            const vad = await Vad.create(rate, { mode: 3, startMs: 200, stopMs: 500, minVolumeDb: -50 });
+            const audio = Buffer.concat([silence(500, rate), await speech('hello, I would like to know more', rate), silence(1000, rate)]);
+            const frame = rate / 50 * 2;
+            const events = [];
+            let longest = 0;
+            for (let i = 0; i + frame <= audio.length; i += frame) {
+                const event = vad.push(audio.subarray(i, i + frame));
+                longest = Math.max(longest, vad.speechMs());
+                if (event) {
+                    events.push(event);
+                }
+            }
+
+            vad.close();
+            expect(events.map((event) => event.type), String(rate)).to.equal(['start', 'stop']);
+            expect(events[0]!.atMs).to.be.between(400, 700);
+            expect(longest).to.equal(events[1]!.atMs - events[0]!.atMs);
+            expect(vad.push(Buffer.alloc(frame))).to.be.null();        // closed
+        }
+
+        const quiet = await Vad.create(16000, { mode: 3, startMs: 200, stopMs: 500, minVolumeDb: -20 });
+        const soft = await speech('too soft to count');
+        const events = [];
+        for (let i = 0; i + 640 <= soft.length; i += 640) {
+            const frame = Buffer.from(soft.subarray(i, i + 640));
+            for (let j = 0; j < frame.length; j += 2) {
+                frame.writeInt16LE(Math.round(frame.readInt16LE(j) / 20), j);
+            }
+
+            events.push(quiet.push(frame));
+        }
+
+        expect(events.filter(Boolean)).to.equal([]);
+    });
+
+    it('walks the script in the offline agent, calling the tools a model would', async () => {
+
+        const llm = scriptedLlm();
+        const tools = toolSpecs({ canTransfer: false });
+        const context = { goal: 'book a demo', script: { closing: 'Bye now.', company_name: 'Acme', faq: [{ question: 'What are your opening hours?', answer: 'We are open nine to five.' }] } };
+        const reply = async (said: string, history: ChatMessage[] = [], options = { tools }) => {
+
+            const chunks = [];
+            for await (const chunk of llm.stream({ messages: [{ role: 'system', content: '' }, ...history, { role: 'user', content: said }], tools: options.tools, signal: new AbortController().signal, context })) {
+                chunks.push(chunk);
+            }
+
+            return {
+                text: chunks.flatMap((chunk) => (chunk.type === 'text' ? [chunk.text] : [])).join(''),
+                tools: chunks.flatMap((chunk) => (chunk.type === 'tool' ? [chunk.call.name] : []))
+            };
+        };
+
+        expect(await reply('yes I am interested')).to.equal({ text: 'Wonderful. Bye now.', tools: ['mark_goal_achieved', 'end_call'] });
+        expect(await reply('no thank you')).to.equal({ text: 'I understand. Bye now.', tools: ['end_call'] });
+        expect((await reply('please stop calling me')).tools).to.equal(['add_to_do_not_call', 'end_call']);
+        expect((await reply('can I call you back later, I am busy right now')).tools).to.equal(['schedule_callback', 'end_call']);
+        expect(await reply('what are your opening hours')).to.equal({ text: 'We are open nine to five.', tools: [] });
+        expect((await reply('who is this')).text).to.equal('I am an AI assistant calling from Acme. I am calling about book a demo.');
+        expect(await reply('can I speak to a real person')).to.equal({ text: 'I am sorry, no one is available right now. We will call you back. Goodbye.', tools: ['end_call'] });
+        expect(await reply('can I speak to a real person', [], { tools: toolSpecs({ canTransfer: true }) })).to.equal({ text: 'Of course, let me connect you with a colleague now.', tools: ['transfer_to_human'] });
+
+        const lost = { role: 'assistant' as const, content: 'Sorry, I did not catch that. Could you say it again?' };
+        expect((await reply('blah')).text).to.equal(lost.content);
+        expect(await reply('blah', [lost, { role: 'user', content: 'blah' }, lost])).to.equal({ text: 'I am sorry, the line seems bad. Bye now.', tools: ['end_call'] });
+
+        // After its tools ran, it has nothing more to say
+
+        const more = [];
+        for await (const chunk of llm.stream({ messages: [{ role: 'user', content: 'yes' }, { role: 'assistant', content: 'Wonderful.' }, { role: 'tool', toolCallId: 'call_1', content: 'ok' }], tools, signal: new AbortController().signal, context })) {
+            more.push(chunk);
+        }
+
+        expect(more).to.equal([]);
+    });
+
+    it('runs the tools, refusing a callback that is not in the future', async () => {
+
+        const done: string[] = [];
+        const actions: CallActions = {
+            hangUp: () => Promise.resolve(void done.push('hang up')),
+            markGoalAchieved: () => Promise.resolve(void done.push('goal')),
+            scheduleCallback: (at) => Promise.resolve(void done.push(`callback ${at.toISOString()}`)),
+            addToDoNotCall: (reason) => Promise.resolve(void done.push(`dnc ${reason}`)),
+            transfer: () => Promise.resolve(void done.push('transfer')),
+            canTransfer: false
+        };
+
+        const now = new Date('2026-12-04T12:00:00Z');
+        const run = (name: string, args: Record<string, unknown> = {}) => runTool(actions, { id: 'c', name, arguments: args }, now);
+        expect(await run('schedule_callback', { at: 'tomorrow' })).to.contain('Not scheduled');
+        expect(await run('schedule_callback', { at: '2026-12-04T11:00:00Z' })).to.contain('Not scheduled');
+        expect(await run('schedule_callback', { at: '2026-12-05T09:30:00-05:00' })).to.equal('Scheduled a call back at 2026-12-05T14:30:00.000Z.');
+        expect(await run('add_to_do_not_call', {})).to.contain('will not be called again');
+        expect(await run('transfer_to_human')).to.contain('offer a call back');
+        expect(await run('mark_goal_achieved')).to.equal('Recorded: goal achieved.');
+        expect(await run('end_call')).to.contain('will end');
+        expect(await run('launch_rocket')).to.equal('There is no tool named launch_rocket.');
+        expect(done).to.equal(['callback 2026-12-05T14:30:00.000Z', 'dnc asked not to be called', 'goal']);
+        expect(afterwards({ id: 'c', name: 'transfer_to_human', arguments: {} }, actions)).to.be.null();
+        expect(afterwards({ id: 'c', name: 'transfer_to_human', arguments: {} }, { ...actions, canTransfer: true })).to.equal('transfer');
+        expect(afterwards({ id: 'c', name: 'add_to_do_not_call', arguments: {} }, actions)).to.equal('hang_up');
+    });
+
+    it('keeps percentiles of what it measures', () => {
+
+        const histogram = new Histogram();
+        expect(histogram.percentile(99)).to.equal(0);
+        for (let i = 1; i <= 100; ++i) {
+            histogram.add(i / 10);
+        }
+
+        expect(histogram.percentile(50)).to.equal(5);
+        expect(histogram.percentile(99)).to.equal(9.9);
+        expect(histogram.max).to.equal(10);
+        histogram.reset();
+        expect(histogram.count).to.equal(0);
     });
 });

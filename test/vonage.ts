@@ -283,7 +283,7 @@ describe('vonage webhooks', () => {
             publicUrl: 'https://talky.example.com',
             vonageSignatureSecret: secret,
             vonageFromNumber: '+14155550100',
-            disabledPlugins: ['dialer']
+            disabledPlugins: ['voice', 'dialer']
         }, { plugins: [lifecycleDouble(recorded)] });
 
         server = harness.server;
@@ -547,7 +547,7 @@ describe('vonage webhooks without a secret or a dialer', () => {
 
     before(async () => {
 
-        harness = await startServer({ disabledPlugins: ['dialer'] });
+        harness = await startServer({ disabledPlugins: ['voice', 'dialer'] });
     });
 
     after(() => harness.cleanup());

@@ -2,7 +2,7 @@ import type { Core } from '../../core/plugin';
 import type { Storage } from '../storage/backend';
 import type { DialContext } from './dial';
 import { applyEvent, isUuid } from './events';
-import type { AnswerRequest, CallLifecycle } from './lifecycle';
+import { machineChannel, type AnswerRequest, type CallLifecycle, type MachineNotice } from './lifecycle';
 import { liveCallStatuses } from './outcomes';
 import type { CallEvent, RecordingEvent } from './telephony';
 
@@ -51,6 +51,13 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
             const result = await applyEvent(core.db, event, core.clock.now());
             if (result.ended) {
                 await context.slots.release(result.ended);
+            }
+
+            // A repeat too: the beep comes as a second machine event
+
+            if (event.status === 'machine') {
+                const notice: MachineNotice = { providerCallId: event.providerCallId, detail: event.detail };
+                await core.redis.publish(machineChannel(core.config.redisPrefix), JSON.stringify(notice));
             }
         },
 

@@ -32,6 +32,17 @@ export interface CallLifecycle {
 }
 
 
+// A machine answered (voicemail): the voice socket of the call, on whichever api instance holds
+// it, hears of it through this channel, with the provider's detail (beep_start when the beep came)
+
+export interface MachineNotice {
+    providerCallId: string;
+    detail?: string;
+}
+
+export const machineChannel = (redisPrefix: string) => `${redisPrefix}:calls:machine`;
+
+
 declare module '@hapi/hapi' {
     interface PluginProperties {
         dialer: CallLifecycle & {

@@ -60,6 +60,7 @@ export const plugin: TalkyPlugin = {
             timeScale: config.simulatorTimeScale,
             outcomes: config.simulatorOutcomes,
             voice: config.simulatorVoice,
+            persona: config.simulatorPersona,
             signatureSecret: config.vonageSignatureSecret,
             logger
         }));

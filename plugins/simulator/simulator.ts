@@ -7,6 +7,7 @@ import Joi from 'joi';
 
 import { queryBody, signWebhook } from '../vonage/signature';
 import { between, callRandom, parseOutcomes, pick, type Outcome, type Random } from './random';
+import { converse, parsePersona } from './persona';
 import { VoiceLeg, type VoiceStats } from './voice';
 import { silentWav } from './wav';
 
@@ -21,6 +22,7 @@ export interface SimulatorOptions {
     timeScale?: number;                          // 1 real time, 0.001 a thousand times faster
     outcomes?: string;                           // answered:0.6,busy:0.1,...
     voice?: boolean;                             // open the voice socket of answered calls
+    persona?: string;                            // what the person says on it (see persona.ts); silence without
     signatureSecret?: string;                    // signs webhooks when set
     applicationId?: string;
     callsPerSecond?: number;                     // default 3 per (scaled) second
@@ -497,6 +499,10 @@ export class VonageSimulator {
 
                 call.leg = new VoiceLeg({ uri: endpoint.uri, contentType: endpoint['content-type'], headers: endpoint.headers }, this.timeScale);
                 call.voice = call.leg.stats;
+                if (this.options.persona) {
+                    converse(call.leg, parsePersona(this.options.persona), Number(/rate=(\d+)/.exec(endpoint['content-type'] ?? '')?.[1] ?? 16000), this.options.logger);
+                }
+
                 const talked = this.wait(call, remaining()).then(() => ({ byAgent: false }));
                 const { byAgent } = await Promise.race([call.leg.closed, talked]);
                 call.leg.close();

@@ -49,6 +49,7 @@ export interface AgentCall {
     voice?: string;
     language?: string;
     greeting: string;
+    voicemail: string | null;                    // left after the beep; none: a machine is hung up on
     hints: string[];
 }
 
@@ -66,6 +67,7 @@ export interface AgentDeps {
 }
 
 
+const beepWaitMs = 5000;
 const apology = 'I\'m sorry, we\'re having technical trouble on our side. We\'ll try you again later. Goodbye.';
 const backchannel = /^(?:(?:mm+[- ]?hm+|uh[- ]?huh|yeah|yes|yep|ok(?:ay)?|right|sure|i see|got it|hmm+)[\s,.!?]*)+$/i;
 
@@ -106,6 +108,8 @@ export class Agent {
     #bargedIn = false;
     #ending = false;
     #closed = false;
+    #voicemail: 'waiting' | 'left' | null = null;
+    #beepWait: NodeJS.Timeout | null = null;
     #limit: NodeJS.Timeout | null = null;
     #started = performance.now();
     #saving: Promise<void> = Promise.resolve();
@@ -152,6 +156,10 @@ export class Agent {
         const event = this.#vad.push(frame);
         const nowMs = this.socket.framesIn * frameMs;
 
+        if (event) {
+            this.deps.logger.debug({ vad: event }, 'voice activity');
+        }
+
         if (event?.type === 'start') {
             this.#speechStartMs = event.atMs;
             this.#speechEndMs = null;
@@ -172,6 +180,53 @@ export class Agent {
                 this.#stt?.finalize();
                 this.#waitForFinal();
             }
+        }
+    }
+
+    // A machine answered. With a message to leave, the agent falls silent, waits for the beep
+    // (a second notice, or a few seconds when the provider does not detect beeps), says it once,
+    // and hangs up; without one it hangs up at once.
+
+    machine(detail?: string) {
+
+        if (this.#closed || this.#voicemail === 'left') {
+            return;
+        }
+
+        if (this.#reply) {
+            this.#reply.abort.abort();
+            this.socket.clear();
+            this.#finishReply(true);
+        }
+
+        this.#ending = true;
+        this.#cancelFinalWait();
+        if (!this.call.voicemail) {
+            this.#hangUp();
+            return;
+        }
+
+        const leave = () => {
+
+            clearTimeout(this.#beepWait!);
+            if (this.#voicemail === 'left' || this.#closed) {
+                return;
+            }
+
+            this.#voicemail = 'left';
+            void this.#play((say) => {
+
+                say(this.call.voicemail!);
+                return Promise.resolve('hang_up' as const);
+            }, null, false);
+        };
+
+        if (detail === 'beep_start' || detail === 'beep_timeout') {
+            leave();
+        }
+        else if (this.#voicemail === null) {
+            this.#voicemail = 'waiting';
+            this.#beepWait = setTimeout(leave, beepWaitMs);
         }
     }
 
@@ -202,6 +257,7 @@ export class Agent {
         this.#closed = true;
         this.#cancelFinalWait();
         clearTimeout(this.#limit!);
+        clearTimeout(this.#beepWait!);
         if (this.#reply) {
             this.#finishReply(true);
         }
@@ -225,6 +281,7 @@ export class Agent {
             return;
         }
 
+        this.deps.logger.debug({ transcript }, 'voice heard');
         const text = transcript.text.trim();
         if (text && this.#callerSpeaking) {
             this.#utterance = text;

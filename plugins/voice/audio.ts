@@ -1,5 +1,6 @@
 // 16-bit little-endian mono PCM, the pipeline's only audio format, and what is done to it: cut
-// into 20 ms frames, resampled between the call's rate and an engine's, measured for loudness.
+// into 20 ms frames, resampled between the call's rate and an engine's, measured for loudness,
+// put in a WAV file.
 
 
 export const frameMs = 20;
@@ -63,6 +64,28 @@ export class Resampler {
         return output;
     }
 }
+
+
+// The 44 bytes before PCM samples in a WAV file
+
+export const wavHeader = (sampleRate: number, channels: number, dataBytes: number) => {
+
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(36 + dataBytes, 4);
+    header.write('WAVE', 8);
+    header.write('fmt ', 12);
+    header.writeUInt32LE(16, 16);                                  // the format chunk's size
+    header.writeUInt16LE(1, 20);                                   // PCM
+    header.writeUInt16LE(channels, 22);
+    header.writeUInt32LE(sampleRate, 24);
+    header.writeUInt32LE(sampleRate * channels * 2, 28);
+    header.writeUInt16LE(channels * 2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    header.writeUInt32LE(dataBytes, 40);
+    return header;
+};
 
 
 // Loudness of a frame in dBFS (0 is full scale; digital silence is -Infinity)

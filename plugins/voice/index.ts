@@ -6,9 +6,12 @@ import type { WebSocket } from 'ws';
 
 import type { Core, TalkyPlugin } from '../../core/plugin';
 import { add as addToDoNotCall } from '../contacts/dnc';
+import { machineChannel, type MachineNotice } from '../dialer/lifecycle';
 import { Agent, type Latency, type TurnSettings } from './agent';
+import { bytesPerFrame } from './audio';
 import { Histogram, Pacer } from './pacer';
 import { agentCall } from './prompt';
+import { CallRecorder } from './recorder';
 import * as Service from './service';
 import { AudioSocket } from './socket';
 import { validVoiceToken } from './token';
@@ -48,14 +51,29 @@ export const plugin: TalkyPlugin = {
             return;
         }
 
+        core.providers.require('storage');
         core.providers.require('stt');
         core.providers.require('llm');
         core.providers.require('tts');
 
-        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, pacer, metrics, ws, call), {
+        const agents = new Map<string, Agent>();                 // by provider call id, the calls this process talks on
+        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, pacer, metrics, agents, ws, call), {
             maxPayload: 64 * 1024,
             authorize: (request, params) => authorize(core, request, params.call_uuid!)
         });
+
+        // Voicemail: the provider's machine event reaches whichever instance took the webhook
+
+        const subscriber = core.redis.duplicate();
+        subscriber.on('error', () => undefined);                    // the main client reports outages
+        subscriber.on('message', (channel: string, message: string) => {
+
+            const notice = JSON.parse(message) as MachineNotice;
+            agents.get(notice.providerCallId)?.machine(notice.detail);
+        });
+
+        server.ext('onPreStart', () => void subscriber.subscribe(machineChannel(core.config.redisPrefix)).catch(() => undefined));  // resubscribed on reconnect
+        server.ext('onPostStop', () => subscriber.disconnect());
     }
 };
 
@@ -78,6 +96,15 @@ const authorize = async (core: Core, request: Http.IncomingMessage, providerCall
 };
 
 
+// The call's own two-channel recording, through the storage slot, beside the provider's
+
+const keep = async (core: Core, call: Service.SocketCall, recorder: CallRecorder) => {
+
+    const stored = await recorder.store(core.providers.get('storage'), `recordings/${call.tenant_id}/${call.id}/conversation.wav`);
+    await Service.saveRecording(core.db, call, stored, core.clock.now());
+};
+
+
 const settingsOf = (core: Core): TurnSettings => {
 
     const { config } = core;
@@ -91,7 +118,7 @@ const settingsOf = (core: Core): TurnSettings => {
 };
 
 
-const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, ws: WebSocket, call: Service.SocketCall) => {
+const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
 
     const { db, clock, providers, logger } = core;
     const log = logger.child({ call: call.id });
@@ -108,11 +135,16 @@ const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, ws: WebSocket, c
     };
 
     let agent: Agent | null = null;
+    let recorder: CallRecorder | null = null;
     let seq = 0;
     ++metrics.activeCalls;
 
     const socket = new AudioSocket(ws, pacer, {
         connected: ({ sampleRate }) => {
+
+            if (call.calling_config?.record === true) {
+                recorder = new CallRecorder(sampleRate, bytesPerFrame(sampleRate));
+            }
 
             agent = new Agent(socket, agentCall(call), {
                 stt: providers.get('stt'),
@@ -131,20 +163,33 @@ const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, ws: WebSocket, c
                 bargedIn: (ms) => metrics.bargeIn.add(ms)
             });
 
+            agents.set(call.provider_call_id, agent);
             agent.start(sampleRate).catch((err: Error) => {
 
                 log.error({ err }, 'voice agent did not start');
                 socket.close(1011, 'The agent could not start');
             });
         },
-        audio: (frame) => agent?.audio(frame),
+        audio: (frame) => {
+
+            recorder?.caller(frame);
+            agent?.audio(frame);
+        },
+        sent: (frame) => recorder?.agent(frame),
         dtmf: (digit) => agent?.dtmf(digit),
         played: () => undefined,
         failed: (err) => log.error({ err }, 'voice socket failed'),
         closed: () => {
 
             --metrics.activeCalls;
+            if (agent && agents.get(call.provider_call_id) === agent) {
+                agents.delete(call.provider_call_id);
+            }
+
             void agent?.close();
+            if (recorder) {
+                keep(core, call, recorder).catch((err: Error) => log.error({ err }, 'voice recording not kept'));
+            }
         }
     });
 };

@@ -8,12 +8,13 @@ import type { SocketCall } from './service';
 const fill = (template: string, values: Record<string, string>) => template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
 
 
-// What people commonly answer a sales or reminder call with; the script's own questions join them
+// What people commonly answer a sales or reminder call with; the script's own questions join
+// them. Kept short and unlike one another: an offline recogniser given a grammar picks among
+// these, and the more there are, the more it confuses them.
 
 const commonAnswers = [
-    'yes', 'no', 'yes please', 'no thank you', 'not interested', 'i am interested', 'sounds good', 'tell me more',
-    'who is this', 'what is this about', 'how much does it cost', 'call me back later', 'call me tomorrow',
-    'i am busy', 'stop calling me', 'do not call me again', 'take me off your list', 'can i speak to a person', 'goodbye'
+    'yes', 'no', 'yes i am interested', 'no thank you', 'not interested', 'tell me more', 'who is this',
+    'how much does it cost', 'call me tomorrow', 'stop calling me', 'goodbye'
 ];
 
 
@@ -49,6 +50,7 @@ export const agentCall = (call: SocketCall): AgentCall => {
         systemPrompt,
         voice: call.voice_id ?? undefined,
         greeting,
+        voicemail: typeof script.voicemail_message === 'string' && script.voicemail_message ? fill(script.voicemail_message, values) : null,
         hints: [...commonAnswers, ...faq.map((item) => item.question.toLowerCase().replace(/[^\w\s']/g, '').trim())]
     };
 };

@@ -1,4 +1,5 @@
 import type { Db } from '../../core/db';
+import type { StoredObject } from '../storage/backend';
 import { liveCallStatuses } from '../dialer/outcomes';
 import type { Turn } from './agent';
 
@@ -72,4 +73,12 @@ export const markGoalAchieved = async (db: Db, callId: string, now: Date) => {
 export const scheduleCallback = async (db: Db, callId: string, at: Date, now: Date) => {
 
     await db('calls').where({ id: callId }).update({ callback_at: at, updated_at: now });
+};
+
+
+// The agent's recording sits beside the provider's: its id says it is Talky's own
+
+export const saveRecording = async (db: Db, call: { id: string; tenant_id: string }, stored: StoredObject, now: Date) => {
+
+    await db('recordings').insert({ tenant_id: call.tenant_id, call_id: call.id, provider_recording_id: `talky:${call.id}`, storage_key: stored.key, size_bytes: stored.size, ended_at: now }).onConflict('provider_recording_id').ignore();
 };

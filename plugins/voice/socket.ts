@@ -25,6 +25,7 @@ export interface SocketEvents {
     connected(info: Connected): void;
     audio(frame: Buffer): void;                  // exactly 20 ms
     dtmf(digit: string, durationMs?: number): void;
+    sent(frame: Buffer): void;                   // a frame of ours went out
     played(payload: unknown): void;              // a notify came back: all before it has played
     closed(): void;
     failed(err: Error): void;                    // a handler threw: the call is closed, the process lives on
@@ -190,7 +191,9 @@ export class AudioSocket {
             }
 
             const chunk = this.#queue[0] as Chunk;
-            this.#send(chunk.pcm.subarray(chunk.at, chunk.at + this.#frame));
+            const frame = chunk.pcm.subarray(chunk.at, chunk.at + this.#frame);
+            this.#send(frame);
+            this.events.sent(frame);
             chunk.at += this.#frame;
             if (chunk.at >= chunk.pcm.length) {
                 this.#queue.shift();

@@ -74,6 +74,7 @@ export const testConfig = (overrides: Record<string, unknown> = {}, env: Record<
         shutdownTimeoutMs: 2000,
         healthTimeoutMs: 500,
         mailDir: Fs.mkdtempSync(Path.join(Os.tmpdir(), 'talky-mail-')),
+        storageDir: Fs.mkdtempSync(Path.join(Os.tmpdir(), 'talky-storage-')),
         authRateLimitPerIp: 10_000,
         authRateLimitPerEmail: 10_000,
         ...overrides
