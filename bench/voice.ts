@@ -20,7 +20,7 @@ import Path from 'path';
 import type { Server } from '@hapi/hapi';
 
 import type { TalkyPlugin } from '../core/plugin';
-import { espeakTts } from '../plugins/espeak/tts';
+import { speech } from '../plugins/espeak/tts';
 import { VoiceLeg } from '../plugins/simulator/voice';
 import type { Stt, Tts } from '../plugins/voice/slots';
 import { voiceToken } from '../plugins/voice/token';
@@ -125,20 +125,6 @@ const instantEngines: TalkyPlugin = {
 };
 
 
-const speech = async (text: string) => {
-
-    const turn = espeakTts({ voice: 'en-us', wordsPerMinute: 170 }).turn({ sampleRate: rate, signal: new AbortController().signal });
-    turn.say(text);
-    turn.end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of turn.audio) {
-        chunks.push(chunk);
-    }
-
-    return Buffer.concat(chunks).toString('base64');
-};
-
-
 const liveCalls = async (server: Server) => {
 
     const { db } = server.plugins.core;
@@ -176,7 +162,7 @@ const main = async () => {
     const { server, config } = harness;
     try {
         const uuids = await liveCalls(server);
-        const phrases = await Promise.all(said.map(speech));
+        const phrases = await Promise.all(said.map(async (text) => (await speech(text, rate)).toString('base64')));
         const file = Path.join(Os.tmpdir(), `talky-voice-${process.pid}.json`);
         Fs.writeFileSync(file, JSON.stringify({ phrases, uris: uuids.map((uuid) => `ws://127.0.0.1:${port}/api/v1/ws/voice/${uuid}?token=${voiceToken(config.jwtSecret!, uuid)}`) }));
 

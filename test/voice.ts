@@ -7,7 +7,7 @@ import type { Server } from '@hapi/hapi';
 import Lab from '@hapi/lab';
 import WebSocket from 'ws';
 
-import { espeakTts } from '../plugins/espeak/tts';
+import { speech as espeakSpeech } from '../plugins/espeak/tts';
 import { scriptedLlm } from '../plugins/scripted/llm';
 import { VoiceLeg } from '../plugins/simulator/voice';
 import { Resampler } from '../plugins/voice/audio';
@@ -18,6 +18,7 @@ import { voiceToken } from '../plugins/voice/token';
 import { afterwards, runTool, toolSpecs, type CallActions } from '../plugins/voice/tools';
 import { Vad } from '../plugins/voice/vad';
 import { startDeepgram } from './fakes/deepgram';
+import { startOpenai, type Reply } from './fakes/openai';
 import { startServer, waitFor, type Harness } from './lib/harness';
 import { closedPort } from './lib/proxy';
 import { signUp } from './lib/session';
@@ -29,18 +30,7 @@ const { expect } = Code;
 
 // Speech the caller says, made by espeak-ng at the call's rate
 
-const speech = async (text: string, sampleRate = 16000) => {
-
-    const turn = espeakTts({ voice: 'en-us', wordsPerMinute: 170 }).turn({ sampleRate, signal: new AbortController().signal });
-    turn.say(text);
-    turn.end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of turn.audio) {
-        chunks.push(chunk);
-    }
-
-    return Buffer.concat(chunks);
-};
+const speech = (text: string, sampleRate = 16000) => espeakSpeech(text, sampleRate);
 
 
 const silence = (ms: number, sampleRate = 16000) => Buffer.alloc(sampleRate / 1000 * ms * 2);
@@ -372,6 +362,64 @@ describe('voice', () => {
         expect(seconds).to.be.above(3);
         expect(energy(1, 0, 1500)).to.be.above(energy(0, 0, 1500) * 10);
         expect(energy(0, 0, seconds * 1000)).to.be.above(0);
+    });
+
+    describe('with a model that fails', () => {
+
+        let openai: Awaited<ReturnType<typeof startOpenai>>;
+        let failing: Harness;
+
+        before(async () => {
+
+            openai = await startOpenai();
+            failing = await startServer({
+                sttProvider: 'deepgram',
+                deepgramUrl: deepgram.url,
+                deepgramApiKey: deepgram.apiKey,
+                llmProvider: 'openai',
+                openaiBaseUrl: openai.baseUrl,
+                openaiApiKey: 'sk-test',
+                llmTimeoutSeconds: 1,
+                ttsProvider: 'espeak'
+            }, { listen: true });
+        });
+
+        after(async () => {
+
+            await failing.cleanup();
+            await openai.close();
+        });
+
+        const degrades = (what: string, reply: Reply) => {
+
+            it(`apologises and hangs up when the LLM answers ${what}`, async () => {
+
+                openai.reply(reply);
+                const call = await liveCallOf(failing.server);
+                const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${failing.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(failing.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+                const closed = new Promise((resolve) => leg.once('close', resolve));
+                const turnsOf = () => failing.server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
+                let frames = 0;
+                try {
+                    await waitFor(async () => (await turnsOf()).length >= 1, 20_000);
+                    const connection = deepgram.connections.at(-1)!;
+                    leg.say(Buffer.concat([await speech('who is this'), silence(700)]));
+                    await waitFor(() => connection.controls.includes('Finalize'), 20_000);
+                    leg.on('audio', () => ++frames);
+                    connection.send(results('who is this'));
+
+                    expect(await closed).to.equal(1000);
+                    expect(frames).to.be.above(100);                     // the apology, some seconds of it
+                    expect(openai.requests.at(-1)!.body.messages.at(-1)).to.equal({ role: 'user', content: 'who is this' });
+                }
+                finally {
+                    leg.close();
+                }
+            });
+        };
+
+        degrades('an error', { status: 500 });
+        degrades('no first token in time', { text: ['Well'], delayMs: 3000 });
     });
 
     it('apologises and hangs up when the speech-to-text is lost', async () => {

@@ -32,6 +32,22 @@ export const espeakTts = (options: EspeakOptions): Tts => {
 };
 
 
+// A text's whole speech at once, for who needs it before it plays: the simulator's person, tests
+
+export const speech = async (text: string, sampleRate: number, options: EspeakOptions = { voice: 'en-us', wordsPerMinute: 170 }) => {
+
+    const turn = espeakTts(options).turn({ sampleRate, signal: new AbortController().signal });
+    turn.say(text);
+    turn.end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of turn.audio) {
+        chunks.push(chunk);
+    }
+
+    return Buffer.concat(chunks);
+};
+
+
 // The RIFF container around the PCM, walked chunk by chunk as the bytes come (a header may arrive
 // in pieces): the format is checked, other chunks skipped, and the data chunk's samples passed on
 // resampled to the rate asked. A streaming writer cannot know the data size: espeak-ng writes a

@@ -1,4 +1,4 @@
-import { espeakTts } from '../espeak/tts';
+import { speech } from '../espeak/tts';
 import type { VoiceLeg } from './voice';
 
 
@@ -30,19 +30,7 @@ const speak = (text: string, sampleRate: number) => {
     const key = `${sampleRate} ${text}`;
     let audio = spoken.get(key);
     if (!audio) {
-        audio = (async () => {
-
-            const turn = espeakTts({ voice: 'en-us', wordsPerMinute: 170 }).turn({ sampleRate, signal: new AbortController().signal });
-            turn.say(text);
-            turn.end();
-            const chunks: Buffer[] = [];
-            for await (const chunk of turn.audio) {
-                chunks.push(chunk);
-            }
-
-            return Buffer.concat(chunks);
-        })();
-
+        audio = speech(text, sampleRate);
         audio.catch(() => spoken.delete(key));
         spoken.set(key, audio);
     }
