@@ -485,7 +485,7 @@ describe('dialer', () => {
 
         // The child compiles Talky's TypeScript on start: on a cold tsx cache that alone takes seconds
 
-        it('loses no lead when a worker process is killed mid-campaign', { timeout: 90_000 }, async () => {
+        it('loses no lead when a worker process is killed mid-campaign', { timeout: 180_000 }, async () => {
 
             const clock = movableClock(new Date().toISOString());               // the other process keeps the real time
             const harness = await dialerServer({ simulatorTimeScale: 0.005, simulatorOutcomes: 'answered:1', dialerStuckCallMinutes: 1, dialerConcurrency: 3 }, clock);
@@ -495,10 +495,11 @@ describe('dialer', () => {
             // A second Talky, a worker only, on the same Postgres and Redis; its simulator sends
             // its webhooks to the first one, as Vonage would to the api
 
+            const workerPort = await closedPort();
             const worker = ChildProcess.spawn(process.execPath, ['--require', 'tsx/cjs', Path.join(__dirname, '..', 'bin', 'talky.ts')], {
                 env: {
                     ...process.env,
-                    TALKY_ROLE: 'worker', PORT: String(await closedPort()), HOST: '127.0.0.1', PUBLIC_URL: config.publicUrl,
+                    TALKY_ROLE: 'worker', PORT: String(workerPort), HOST: '127.0.0.1', PUBLIC_URL: config.publicUrl,
                     DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, REDIS_PREFIX: config.redisPrefix, JWT_SECRET: config.jwtSecret!,
                     TELEPHONY_PROVIDER: 'simulator', TELEPHONY_MAX_CPS: '1000', VONAGE_SIGNATURE_SECRET: signatureSecret,
                     SIMULATOR_TIME_SCALE: '0.005', SIMULATOR_OUTCOMES: 'answered:1', SIMULATOR_SEED: '11', DIALER_CONCURRENCY: '3', LOG_LEVEL: 'warn', NODE_ENV: 'test'
@@ -510,6 +511,12 @@ describe('dialer', () => {
             worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 
             try {
+
+                // Up (its health answers) before the campaign starts, or this process dials it all alone
+
+                await waitFor(() => fetch(`http://127.0.0.1:${workerPort}/api/v1/health`).then((res) => res.ok, () => false), 80_000)
+                    .catch((err) => Promise.reject(new Error(`${err.message}; the worker said: ${stderr.slice(0, 2000)}`)));
+
                 const owner = await signUp(server);
                 const id = await campaignWith(server, owner, numbers(30, 900), { max_concurrent_calls: 6, max_retries: 1, retry_delay_seconds: 60 });
                 await post(server, owner, `/api/v1/campaigns/${id}/start`);
