@@ -71,6 +71,8 @@ const beepWaitMs = 5000;
 const apology = 'I\'m sorry, we\'re having technical trouble on our side. We\'ll try you again later. Goodbye.';
 const backchannel = /^(?:(?:mm+[- ]?hm+|uh[- ]?huh|yeah|yes|yep|ok(?:ay)?|right|sure|i see|got it|hmm+)[\s,.!?]*)+$/i;
 
+const isBackchannel = (text: string) => backchannel.test(text.trim());
+
 
 interface Timing {
     endAt: number;                               // the caller's end of speech, on the performance clock
@@ -91,8 +93,6 @@ interface Reply {
 
 
 export class Agent {
-
-    readonly turns: Turn[] = [];
 
     #vad: Vad | null = null;
     #stt: SttSession | null = null;
@@ -585,7 +585,6 @@ export class Agent {
 
     #record(turn: Turn) {
 
-        this.turns.push(turn);
         this.#saving = this.#saving.then(() => this.deps.saveTurn(turn)).catch((err: Error) => this.deps.logger.error({ err }, 'voice turn not saved'));
     }
 
@@ -666,6 +665,3 @@ const cut = (text: string, share: number) => {
     const words = text.split(/\s+/).filter(Boolean);
     return words.slice(0, Math.round(words.length * share)).join(' ');
 };
-
-
-export const isBackchannel = (text: string) => backchannel.test(text.trim());
