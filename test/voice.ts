@@ -17,6 +17,7 @@ import type { ChatMessage } from '../plugins/voice/slots';
 import { voiceToken } from '../plugins/voice/token';
 import { afterwards, runTool, toolSpecs, type CallActions } from '../plugins/voice/tools';
 import { Vad } from '../plugins/voice/vad';
+import { startCartesia } from './fakes/cartesia';
 import { startDeepgram } from './fakes/deepgram';
 import { startOpenai, type Reply } from './fakes/openai';
 import { startServer, waitFor, type Harness } from './lib/harness';
@@ -420,6 +421,31 @@ describe('voice', () => {
 
         degrades('an error', { status: 500 });
         degrades('no first token in time', { text: ['Well'], delayMs: 3000 });
+    });
+
+    it('ends the call cleanly when the speech service drops mid-sentence', async () => {
+
+        const cartesia = await startCartesia();
+        const speaking = await startServer({ sttProvider: 'deepgram', deepgramUrl: deepgram.url, deepgramApiKey: deepgram.apiKey, llmProvider: 'scripted', ttsProvider: 'cartesia', cartesiaUrl: cartesia.url, cartesiaApiKey: cartesia.apiKey, cartesiaVoiceId: 'voice-default' }, { listen: true });
+        try {
+            const call = await liveCallOf(speaking.server);
+            cartesia.script.drop = true;                            // the greeting's first piece, then the connection is cut
+            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${speaking.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(speaking.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+            let frames = 0;
+            leg.on('audio', () => ++frames);
+            expect(await new Promise((resolve) => leg.once('close', resolve))).to.equal(1000);
+
+            // The greeting's piece was heard and kept as cut off; the apology came on a new connection
+
+            const [greeting] = await speaking.server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
+            expect(greeting).to.include({ speaker: 'agent', interrupted: true });
+            expect(frames).to.be.above(0);
+            expect(cartesia.peers.length).to.equal(2);
+        }
+        finally {
+            await speaking.cleanup();
+            await cartesia.close();
+        }
     });
 
     it('apologises and hangs up when the speech-to-text is lost', async () => {
