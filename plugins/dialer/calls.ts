@@ -1,8 +1,8 @@
 import type { Core } from '../../core/plugin';
-import type { Storage } from '../storage/backend';
+import type { Storage, StoredObject } from '../storage/backend';
 import type { DialContext } from './dial';
 import { applyEvent, isUuid } from './events';
-import { machineChannel, type AnswerRequest, type CallLifecycle, type MachineNotice } from './lifecycle';
+import { machineChannel, type AnswerRequest, type CallLifecycle, type CallOutcomes, type MachineNotice } from './lifecycle';
 import { liveCallStatuses } from './outcomes';
 import type { CallEvent, RecordingEvent } from './telephony';
 
@@ -26,7 +26,23 @@ const findCall = (core: Core, ids: { callId?: string; providerCallId?: string; c
 };
 
 
-export const lifecycle = (context: DialContext, storage: () => Storage): CallLifecycle => {
+// A recording's row: the provider's (by its id) or Talky's own (talky:<call id>), kept once
+
+const saveRecording = async (core: Core, call: { id: string; tenantId: string }, recordingId: string, stored: StoredObject, times: { startedAt?: Date | null; endedAt?: Date | null }) => {
+
+    await core.db('recordings').insert({
+        tenant_id: call.tenantId,
+        call_id: call.id,
+        provider_recording_id: recordingId,
+        storage_key: stored.key,
+        size_bytes: stored.size,
+        started_at: times.startedAt ?? null,
+        ended_at: times.endedAt ?? null
+    }).onConflict('provider_recording_id').ignore();
+};
+
+
+export const lifecycle = (context: DialContext, storage: () => Storage): CallLifecycle & CallOutcomes => {
 
     const { core } = context;
 
@@ -75,15 +91,22 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
 
             const key = `recordings/${call.tenant_id}/${call.id}/${event.recordingId.replace(/[^\w-]/g, '_')}.wav`;
             const stored = await storage().put(key, await context.telephony().fetchRecording(event.url), 'audio/wav');
-            await core.db('recordings').insert({
-                tenant_id: call.tenant_id,
-                call_id: call.id,
-                provider_recording_id: event.recordingId,
-                storage_key: stored.key,
-                size_bytes: stored.size,
-                started_at: event.startedAt ?? null,
-                ended_at: event.endedAt ?? null
-            }).onConflict('provider_recording_id').ignore();
+            await saveRecording(core, { id: call.id, tenantId: call.tenant_id }, event.recordingId, stored, event);
+        },
+
+        async markGoalAchieved(callId: string) {
+
+            await core.db('calls').where({ id: callId }).update({ goal_achieved: true, updated_at: core.clock.now() });
+        },
+
+        async scheduleCallback(callId: string, at: Date) {
+
+            await core.db('calls').where({ id: callId }).update({ callback_at: at, updated_at: core.clock.now() });
+        },
+
+        async keepRecording(call: { id: string; tenantId: string }, stored: StoredObject) {
+
+            await saveRecording(core, call, `talky:${call.id}`, stored, { endedAt: core.clock.now() });
         }
     };
 };

@@ -1,3 +1,4 @@
+import type { StoredObject } from '../storage/backend';
 import type { CallEvent, RecordingEvent } from './telephony';
 
 
@@ -32,6 +33,17 @@ export interface CallLifecycle {
 }
 
 
+// What the voice agent on a call settles about it, for the dialer to keep: the goal reached, a
+// call back the person asked for (the job is scheduled then when the call ends), Talky's own
+// recording of the conversation
+
+export interface CallOutcomes {
+    markGoalAchieved(callId: string): Promise<void>;
+    scheduleCallback(callId: string, at: Date): Promise<void>;
+    keepRecording(call: { id: string; tenantId: string }, stored: StoredObject): Promise<void>;
+}
+
+
 // A machine answered (voicemail): the voice socket of the call, on whichever api instance holds
 // it, hears of it through this channel, with the provider's detail (beep_start when the beep came)
 
@@ -45,7 +57,7 @@ export const machineChannel = (redisPrefix: string) => `${redisPrefix}:calls:mac
 
 declare module '@hapi/hapi' {
     interface PluginProperties {
-        dialer: CallLifecycle & {
+        dialer: CallLifecycle & CallOutcomes & {
             worker?: { reconcile(): Promise<unknown> };    // where the role runs workers
         };
     }

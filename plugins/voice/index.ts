@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 
 import type { Core, TalkyPlugin } from '../../core/plugin';
 import { add as addToDoNotCall } from '../contacts/dnc';
-import { machineChannel, type MachineNotice } from '../dialer/lifecycle';
+import { machineChannel, type CallOutcomes, type MachineNotice } from '../dialer/lifecycle';
 import { Agent, type Latency, type TurnSettings } from './agent';
 import { bytesPerFrame } from './audio';
 import { Histogram, Pacer } from './pacer';
@@ -57,7 +57,7 @@ export const plugin: TalkyPlugin = {
         core.providers.require('tts');
 
         const agents = new Map<string, Agent>();                 // by provider call id, the calls this process talks on
-        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, pacer, metrics, agents, ws, call), {
+        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, server.plugins.dialer, pacer, metrics, agents, ws, call), {
             maxPayload: 64 * 1024,
             authorize: (request, params) => authorize(core, request, params.call_uuid!)
         });
@@ -98,10 +98,10 @@ const authorize = async (core: Core, request: Http.IncomingMessage, providerCall
 
 // The call's own two-channel recording, through the storage slot, beside the provider's
 
-const keep = async (core: Core, call: Service.SocketCall, recorder: CallRecorder) => {
+const keep = async (core: Core, dialer: CallOutcomes, call: Service.SocketCall, recorder: CallRecorder) => {
 
     const stored = await recorder.store(core.providers.get('storage'), `recordings/${call.tenant_id}/${call.id}/conversation.wav`);
-    await Service.saveRecording(core.db, call, stored, core.clock.now());
+    await dialer.keepRecording({ id: call.id, tenantId: call.tenant_id }, stored);
 };
 
 
@@ -118,7 +118,7 @@ const settingsOf = (core: Core): TurnSettings => {
 };
 
 
-const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
+const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMetrics, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
 
     const { db, clock, providers, logger } = core;
     const log = logger.child({ call: call.id });
@@ -127,8 +127,8 @@ const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, agents: Map<stri
 
     const actions: CallActions = {
         hangUp: () => telephony.hangup(call.provider_call_id),
-        markGoalAchieved: () => Service.markGoalAchieved(db, call.id, clock.now()),
-        scheduleCallback: (at) => Service.scheduleCallback(db, call.id, at, clock.now()),
+        markGoalAchieved: () => dialer.markGoalAchieved(call.id),
+        scheduleCallback: (at) => dialer.scheduleCallback(call.id, at),
         addToDoNotCall: async (reason) => void await addToDoNotCall(db, call.tenant_id, [{ phone_number: call.to_number, reason }]),
         transfer: () => telephony.transfer(call.provider_call_id, transferNumber!),
         canTransfer: transferNumber !== null
@@ -188,7 +188,7 @@ const serve = (core: Core, pacer: Pacer, metrics: VoiceMetrics, agents: Map<stri
 
             void agent?.close();
             if (recorder) {
-                keep(core, call, recorder).catch((err: Error) => log.error({ err }, 'voice recording not kept'));
+                keep(core, dialer, call, recorder).catch((err: Error) => log.error({ err }, 'voice recording not kept'));
             }
         }
     });

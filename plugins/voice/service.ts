@@ -1,5 +1,4 @@
 import type { Db } from '../../core/db';
-import type { StoredObject } from '../storage/backend';
 import { liveCallStatuses } from '../dialer/outcomes';
 import type { Turn } from './agent';
 
@@ -61,24 +60,4 @@ export const saveTurn = async (db: Db, call: { id: string; tenant_id: string }, 
 export const turnsOf = async (db: Db, tenantId: string, callId: string) => {
 
     return await db('call_turns').where({ tenant_id: tenantId, call_id: callId }).orderBy('seq').select('seq', 'speaker', 'text', 'started_ms', 'ended_ms', 'interrupted', 'response_ms', 'endpointing_ms', 'stt_ms', 'llm_ms', 'tts_ms', 'overhead_ms');
-};
-
-
-export const markGoalAchieved = async (db: Db, callId: string, now: Date) => {
-
-    await db('calls').where({ id: callId }).update({ goal_achieved: true, updated_at: now });
-};
-
-
-export const scheduleCallback = async (db: Db, callId: string, at: Date, now: Date) => {
-
-    await db('calls').where({ id: callId }).update({ callback_at: at, updated_at: now });
-};
-
-
-// The agent's recording sits beside the provider's: its id says it is Talky's own
-
-export const saveRecording = async (db: Db, call: { id: string; tenant_id: string }, stored: StoredObject, now: Date) => {
-
-    await db('recordings').insert({ tenant_id: call.tenant_id, call_id: call.id, provider_recording_id: `talky:${call.id}`, storage_key: stored.key, size_bytes: stored.size, ended_at: now }).onConflict('provider_recording_id').ignore();
 };
