@@ -227,6 +227,15 @@ describe('simulator', () => {
             expect(vonage.stats.placed).to.equal(0);
         });
 
+        it('takes a token again until it expires, and not after', async () => {
+
+            const soon = `Bearer ${tokenGenerate(vonage.applicationId, vonage.privateKey, { exp: Math.floor(Date.now() / 1000) + 2 })}`;
+            expect((await api(vonage, '/v1/files/anything', { auth: soon })).status).to.equal(404);
+            expect((await api(vonage, '/v1/files/anything', { auth: soon })).status).to.equal(404);
+            await new Promise((resolve) => setTimeout(resolve, 2100));
+            expect((await api(vonage, '/v1/files/anything', { auth: soon })).status).to.equal(401);
+        });
+
         it('validates the call with RFC 7807 answers', async () => {
 
             const missing = await api(vonage, '/v1/calls', { method: 'POST', body: { to: [{ type: 'phone', number: 'x' }] } });

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { speech as espeakSpeech } from '../plugins/espeak/tts';
 import { scriptedLlm } from '../plugins/scripted/llm';
 import { VoiceLeg } from '../plugins/simulator/voice';
-import { Resampler } from '../plugins/voice/audio';
+import { levelDb, Resampler } from '../plugins/voice/audio';
 import { Histogram } from '../plugins/voice/pacer';
 import { Sentences } from '../plugins/voice/sentences';
 import type { ChatMessage } from '../plugins/voice/slots';
@@ -586,6 +586,22 @@ describe('voice parts', () => {
         const up = new Resampler(8000, 16000).push(Buffer.from(new Int16Array([100, 300, 500]).buffer));
         expect([...new Int16Array(up.buffer, up.byteOffset, up.length / 2)]).to.equal([100, 200, 300, 400]);
         expect(new Resampler(16000, 16000).push(Buffer.from([1, 2, 3]))).to.equal(Buffer.from([1, 2]));
+    });
+
+    it('measures loudness in dBFS, wherever the frame sits in memory', () => {
+
+        const frame = Buffer.alloc(640);
+        for (let i = 0; i < 320; ++i) {
+            frame.writeInt16LE(i % 2 ? -16384 : 16384, i * 2);              // a square wave at half of full scale
+        }
+
+        const odd = Buffer.alloc(641).subarray(1);
+        frame.copy(odd);
+        expect(odd.byteOffset % 2).to.equal(1);
+        expect(levelDb(frame)).to.be.about(-6.02, 0.01);
+        expect(levelDb(odd)).to.equal(levelDb(frame));
+        expect(levelDb(Buffer.alloc(640))).to.equal(-Infinity);
+        expect(levelDb(Buffer.alloc(1))).to.equal(-Infinity);
     });
 
     it('hears speech start and stop, not counting the silence that ends it', async () => {

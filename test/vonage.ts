@@ -4,11 +4,13 @@ import Os from 'os';
 import Path from 'path';
 
 import Code from '@hapi/code';
+import Jwt from '@hapi/jwt';
 import Lab from '@hapi/lab';
 import type { Server } from '@hapi/hapi';
 
 import { callStatuses, TelephonyError } from '../plugins/dialer/telephony';
 import { readPrivateKey } from '../plugins/vonage';
+import { ApplicationAuth } from '../plugins/vonage/auth';
 import { parseCallRecord } from '../plugins/vonage/events';
 import { connectNcco } from '../plugins/vonage/ncco';
 import { queryBody, signWebhook } from '../plugins/vonage/signature';
@@ -225,6 +227,27 @@ describe('vonage adapter', () => {
         const foreign = await rejection(telephony.fetchRecording('https://recordings.example.com/v1/files/1'));
         expect(foreign.message).to.contain('not a Vonage address');
         await expect(adapterFor(vonage, talky, { apiHost: `http://127.0.0.1:${await closedPort()}` }).fetchRecording(`http://127.0.0.1:${await closedPort()}/x`)).to.reject(TelephonyError);
+    });
+
+    it('signs one token a minute for all its requests, each good for fifteen minutes', async () => {
+
+        let now = Date.now();
+        const auth = new ApplicationAuth(vonage.applicationId, vonage.privateKey, () => now);
+        const first = await auth.createBearerHeader();
+        now += 59_999;
+        expect(await auth.createBearerHeader()).to.equal(first);
+        now += 1;
+        const second = await auth.createBearerHeader();
+        expect(second).to.not.equal(first);
+
+        for (const header of [first, second]) {
+            expect(header).to.startWith('Bearer ');
+            const artifacts = Jwt.token.decode(header.slice(7));
+            Jwt.token.verifySignature(artifacts, { key: vonage.publicKey, algorithm: 'RS256' });
+            const claims = artifacts.decoded.payload as { application_id: string; iat: number; exp: number; jti: string };
+            expect(claims.application_id).to.equal(vonage.applicationId);
+            expect(claims.exp - claims.iat).to.equal(15 * 60);
+        }
     });
 
     it('reads a call record as the SDK or the wire writes it', () => {

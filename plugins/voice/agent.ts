@@ -32,6 +32,12 @@ export interface Turn {
     latency?: Latency;
 }
 
+// Why a reply's engines are stopped. One reason made once: abort() without one builds an
+// exception with its stack per reply, and two hundred barge-ins at once add up
+
+const stopped = new DOMException('The reply was stopped', 'AbortError');
+
+
 // Per agent reply: from the caller's end of speech to our first audio frame, and its parts
 
 export interface Latency {
@@ -194,7 +200,7 @@ export class Agent {
         }
 
         if (this.#reply) {
-            this.#reply.abort.abort();
+            this.#reply.abort.abort(stopped);
             this.socket.clear();
             this.#finishReply(true);
         }
@@ -362,7 +368,7 @@ export class Agent {
 
         const decided = performance.now();
         this.#bargedIn = true;
-        this.#reply?.abort.abort();
+        this.#reply?.abort.abort(stopped);
         this.socket.clear();
         this.deps.bargedIn?.(performance.now() - decided);
         this.#finishReply(true);
@@ -464,7 +470,7 @@ export class Agent {
             timeout: () => {
 
                 timedOut = true;
-                abort.abort();
+                abort.abort(stopped);
             }
         };
 
@@ -609,7 +615,7 @@ export class Agent {
 
         this.deps.logger.warn({ err: err.message }, 'voice call degraded');
         this.#ending = true;
-        this.#reply?.abort.abort();
+        this.#reply?.abort.abort(stopped);
         if (this.#reply) {
             this.socket.clear();
             this.#finishReply(true);
@@ -617,7 +623,7 @@ export class Agent {
 
         try {
             const abort = new AbortController();
-            const timer = setTimeout(() => abort.abort(), 5000);
+            const timer = setTimeout(() => abort.abort(stopped), 5000);
             const tts = this.deps.tts.turn({ sampleRate: this.socket.sampleRate, voice: this.call.voice, language: this.call.language, signal: abort.signal });
             tts.say(apology);
             tts.end();

@@ -31,7 +31,7 @@ interface Fvad {
     _fvad_process(handle: number, frame: number, samples: number): number;
     _malloc(bytes: number): number;
     _free(pointer: number): void;
-    HEAP16: Int16Array;
+    HEAPU8: Uint8Array;
 }
 
 
@@ -177,13 +177,10 @@ export class Vad {
         }
 
         const pcm = this.#resampler ? this.#resampler.push(frame) : frame;
-        const samples = Math.min(this.#samples, Math.floor(pcm.length / 2));
-        const heap = this.#fvad.HEAP16;
-        const base = this.#buffer / 2;
-        for (let i = 0; i < this.#samples; ++i) {
-            heap[base + i] = i < samples ? pcm.readInt16LE(i * 2) : 0;
-        }
-
+        const bytes = Math.min(this.#samples * 2, pcm.length - pcm.length % 2);
+        const heap = this.#fvad.HEAPU8;
+        heap.set(pcm.subarray(0, bytes), this.#buffer);
+        heap.fill(0, this.#buffer + bytes, this.#buffer + this.#samples * 2);
         return this.#fvad._fvad_process(this.#handle, this.#buffer, this.#samples) === 1;
     }
 }

@@ -2,11 +2,11 @@ import Crypto from 'crypto';
 import { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
-import { tokenGenerate } from '@vonage/jwt';
 import { Vonage } from '@vonage/server-sdk';
 import { MachineDetectionBehavior, type OutboundCall } from '@vonage/voice';
 
 import { TelephonyError, type CallEvent, type PlaceCallRequest, type PlacedCall, type Telephony } from '../dialer/telephony';
+import { ApplicationAuth } from './auth';
 import { parseCallRecord } from './events';
 import { webhookUrls } from './urls';
 
@@ -90,12 +90,14 @@ const trustedRecordingHost = (url: URL, apiHost: URL) => url.origin === apiHost.
 export class VonageTelephony implements Telephony {
 
     private readonly vonage: Vonage;
+    private readonly auth: ApplicationAuth;
     private readonly urls: ReturnType<typeof webhookUrls>;
 
     constructor(private readonly options: VonageOptions) {
 
         Crypto.createPrivateKey(options.privateKey);                 // a bad key fails here, not at the first call
-        this.vonage = new Vonage({ applicationId: options.applicationId, privateKey: options.privateKey }, { apiHost: options.apiHost, timeout: options.timeoutMs ?? 10_000 });
+        this.auth = new ApplicationAuth(options.applicationId, options.privateKey);
+        this.vonage = new Vonage(this.auth, { apiHost: options.apiHost, timeout: options.timeoutMs ?? 10_000 });
         this.urls = webhookUrls(options.publicUrl);
     }
 
@@ -174,8 +176,7 @@ export class VonageTelephony implements Telephony {
         const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
         let response: Response;
         try {
-            const token = tokenGenerate(this.options.applicationId, this.options.privateKey);
-            response = await fetch(target, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+            response = await fetch(target, { headers: { authorization: await this.auth.createBearerHeader() }, signal: controller.signal });
         }
         catch (err) {
             throw await telephonyError(err, 'fetch the recording');
