@@ -503,7 +503,7 @@ describe('voice rehearsal', () => {
     // The quick start's local run: the dialer calls through the simulator, whose person talks to
     // the agent over the voice socket, spoken by espeak-ng and heard by pocketsphinx
 
-    it('runs a campaign whose calls are real conversations, ending as the person decides', { timeout: 60_000 }, async () => {
+    const rehearse = async (persona: string, script: Record<string, unknown>, check: (server: Server, call: Record<string, unknown>, said: string[]) => void) => {
 
         const port = await closedPort();
         const harness = await startServer({
@@ -513,7 +513,7 @@ describe('voice rehearsal', () => {
             simulatorTimeScale: 1,
             simulatorOutcomes: 'answered:1',
             simulatorVoice: true,
-            simulatorPersona: 'who is this|yes I am interested',
+            simulatorPersona: persona,
             dialerReconcileSeconds: 3600,
             logLevel: process.env.TEST_LOG ?? 'silent'
         }, { listen: true });
@@ -522,7 +522,7 @@ describe('voice rehearsal', () => {
             const { server } = harness;
             const { db } = server.plugins.core;
             const owner = await signUp(server);
-            const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Rehearsal', max_retries: 0, script_config: { agent_name: 'Ava', company_name: 'Acme' } } });
+            const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Rehearsal', max_retries: 0, script_config: { agent_name: 'Ava', company_name: 'Acme', ...script } } });
             const id = (created.result as { id: string }).id;
             await server.inject({ method: 'POST', url: '/api/v1/contacts/bulk', headers: owner.headers, payload: { campaign_id: id, contacts: [{ phone_number: '+12125550177', first_name: 'Sam' }] } });
             expect((await server.inject({ method: 'POST', url: `/api/v1/campaigns/${id}/start`, headers: owner.headers })).statusCode).to.equal(200);
@@ -530,6 +530,17 @@ describe('voice rehearsal', () => {
             await waitFor(async () => (await db('campaigns').where({ id }).first('status')).status === 'completed', 50_000);
             const call = await db('calls').where({ campaign_id: id }).first();
             const said = (await db('call_turns').where({ call_id: call.id }).orderBy('seq')).map((turn: { speaker: string; text: string }) => `${turn.speaker}: ${turn.text}`);
+            check(server, call, said);
+        }
+        finally {
+            await harness.cleanup();
+        }
+    };
+
+    it('runs a campaign whose calls are real conversations, ending as the person decides', { timeout: 60_000 }, async () => {
+
+        await rehearse('who is this|yes I am interested', {}, (server, call, said) => {
+
             expect(call, said.join('\n')).to.include({ status: 'completed', outcome: 'goal_achieved', goal_achieved: true });
             expect(said).to.equal([
                 'agent: Hello Sam, this is Ava, an AI assistant calling from Acme.',
@@ -538,10 +549,23 @@ describe('voice rehearsal', () => {
                 'caller: yes i am interested',
                 'agent: Wonderful. Thank you for your time. Goodbye.'
             ]);
-        }
-        finally {
-            await harness.cleanup();
-        }
+        });
+    });
+
+    it('hands the call to the campaign\'s human when the person asks for one', { timeout: 60_000 }, async () => {
+
+        await rehearse('can I speak to a real person', { transfer_number: '+12125550999' }, (server, call, said) => {
+
+            expect(said).to.equal([
+                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme.',
+                'caller: can i speak to a real person',
+                'agent: Of course, let me connect you with a colleague now.'
+            ]);
+
+            const simulated = server.plugins.simulator.instance().calls.get(call.provider_call_id as string)!;
+            expect(simulated.transferredTo).to.equal({ type: 'ncco', ncco: [{ action: 'connect', from: '12025550100', endpoint: [{ type: 'phone', number: '12125550999' }] }] });
+            expect(call).to.include({ status: 'completed' });
+        });
     });
 });
 

@@ -51,6 +51,6 @@ export const agentCall = (call: SocketCall): AgentCall => {
         voice: call.voice_id ?? undefined,
         greeting,
         voicemail: typeof script.voicemail_message === 'string' && script.voicemail_message ? fill(script.voicemail_message, values) : null,
-        hints: [...commonAnswers, ...faq.map((item) => item.question.toLowerCase().replace(/[^\w\s']/g, '').trim())]
+        hints: [...commonAnswers, ...(script.transfer_number ? ['can i speak to a real person'] : []), ...faq.map((item) => item.question.toLowerCase().replace(/[^\w\s']/g, '').trim())]
     };
 };
