@@ -102,7 +102,15 @@ export const settings = {
     voiceFinalWaitMs: setting<number>('VOICE_FINAL_WAIT_MS', Joi.number().integer().min(0).max(10000).default(1000), 'After the caller falls silent, the longest wait for the speech-to-text\'s final words before the turn ends with what was heard.'),
     voiceBargeInMs: setting<number>('VOICE_BARGE_IN_MS', Joi.number().integer().min(20).max(5000).default(500), 'Caller speech this long (ms) stops the agent mid-sentence; shorter sounds ("mm-hm") are backchannels and let it go on.'),
     voiceMaxCallMinutes: setting<number>('VOICE_MAX_CALL_MINUTES', Joi.number().positive().default(20), 'The agent ends calls that last longer than this.'),
-    storageDir: setting<string>('STORAGE_DIR', Joi.string().default('data/storage'), 'Folder of the `local` storage backend (call recordings).')
+    storageDir: setting<string>('STORAGE_DIR', Joi.string().default('data/storage'), 'Folder of the `local` storage backend (call recordings).'),
+    s3Bucket: setting<string | undefined>('S3_BUCKET', Joi.string().trim().when('storageBackend', { is: 's3', then: Joi.required() }), 'Bucket of the `s3` storage backend (required with `STORAGE_BACKEND=s3`).'),
+    s3Endpoint: setting<string | undefined>('S3_ENDPOINT', Joi.string().uri({ scheme: ['http', 'https'] }), 'Address of an S3-compatible store (MinIO, Ceph, R2, Wasabi...); unset for Amazon S3 itself.'),
+    s3Region: setting<string>('S3_REGION', Joi.string().trim().default('us-east-1'), 'Region of the `s3` bucket.'),
+    s3AccessKeyId: setting<string | undefined>('S3_ACCESS_KEY_ID', Joi.string().trim(), 'Access key of the `s3` backend; unset, the AWS SDK\'s usual chain (environment, profile, instance role) is used.'),
+    s3SecretAccessKey: setting<string | undefined>('S3_SECRET_ACCESS_KEY', Joi.string().when('s3AccessKeyId', { is: Joi.exist(), then: Joi.required() }), 'Secret of `S3_ACCESS_KEY_ID`.'),
+    s3ForcePathStyle: setting<boolean>('S3_FORCE_PATH_STYLE', flag.default(false), 'Address the bucket as a path (`endpoint/bucket/key`) rather than a host name: most self-hosted S3-compatible stores want it.'),
+    s3Prefix: setting<string>('S3_PREFIX', Joi.string().allow('').pattern(/^([\w.-]+\/)*$/).message('{{#label}} must be empty or folder names each ending with /').default(''), 'Folder inside the bucket where Talky keeps its objects, ending with `/` (for example `talky/`); empty for the bucket\'s root.'),
+    metricsToken: setting<string | undefined>('METRICS_TOKEN', Joi.string().min(16), 'Bearer token that `GET /api/v1/metrics` asks of Prometheus (at least 16 characters). Unset, the endpoint answers 404.')
 } as const;
 
 

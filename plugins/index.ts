@@ -1,5 +1,8 @@
 import type { TalkyPlugin } from '../core/plugin';
+import { plugin as admin } from './admin';
+import { plugin as analytics } from './analytics';
 import { plugin as auth } from './auth';
+import { plugin as calls } from './calls';
 import { plugin as campaigns } from './campaigns';
 import { plugin as cartesia } from './cartesia';
 import { plugin as contacts } from './contacts';
@@ -7,7 +10,9 @@ import { plugin as deepgram } from './deepgram';
 import { plugin as dialer } from './dialer';
 import { plugin as elevenlabs } from './elevenlabs';
 import { plugin as espeak } from './espeak';
+import { plugin as live } from './live';
 import { plugin as mail } from './mail';
+import { plugin as metrics } from './metrics';
 import { plugin as openai } from './openai';
 import { plugin as plans } from './plans';
 import { plugin as pocketsphinx } from './pocketsphinx';
@@ -24,5 +29,5 @@ import { plugin as vonage } from './vonage';
 export const builtins: TalkyPlugin<any>[] = [
     mail, storage, vonage, simulator,
     deepgram, pocketsphinx, openai, scripted, cartesia, elevenlabs, espeak,
-    plans, auth, campaigns, contacts, dialer, voice
+    plans, auth, campaigns, contacts, dialer, voice, calls, analytics, admin, live, metrics
 ];

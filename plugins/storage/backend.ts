@@ -9,10 +9,18 @@ export interface StoredObject {
     size: number;
 }
 
+// Bytes start to end, both included, as HTTP's Range header counts them
+
+export interface ByteRange {
+    start: number;
+    end: number;
+}
+
 export interface Storage {
     put(key: string, body: Readable, contentType?: string): Promise<StoredObject>;
-    get(key: string): Promise<Readable>;                 // rejects with Boom.notFound when missing
-    remove(key: string): Promise<void>;                  // missing is fine
+    get(key: string, range?: ByteRange): Promise<Readable>;      // rejects with Boom.notFound when missing
+    size(key: string): Promise<number>;                          // rejects with Boom.notFound when missing
+    remove(key: string): Promise<void>;                          // missing is fine
 }
 
 

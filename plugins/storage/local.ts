@@ -24,6 +24,8 @@ export const checkKey = (key: string) => {
 
 const missing = (err: unknown) => ['ENOENT', 'EISDIR', 'ENOTDIR'].includes(String((err as { code?: string }).code));
 
+const notFound = (err: unknown, key: string) => (missing(err) ? Boom.notFound(`No stored object '${key}'`) : err);
+
 
 // A folder: each object is a file at its key. Writes go to a temporary file renamed into place,
 // so a reader never sees half an object.
@@ -31,6 +33,17 @@ const missing = (err: unknown) => ['ENOENT', 'EISDIR', 'ENOTDIR'].includes(Strin
 export const folderStorage = (root: string): Storage => {
 
     const pathOf = (key: string) => Path.join(root, checkKey(key));
+
+    const open = async (key: string) => {
+
+        const handle = await Fs.promises.open(pathOf(key), 'r');
+        if (!(await handle.stat()).isFile()) {
+            await handle.close();
+            throw Object.assign(new Error('Not a file'), { code: 'EISDIR' });
+        }
+
+        return handle;
+    };
 
     return {
         async put(key, body) {
@@ -50,24 +63,30 @@ export const folderStorage = (root: string): Storage => {
             }
         },
 
-        async get(key) {
+        async get(key, range) {
 
-            const path = pathOf(key);
             try {
-                const handle = await Fs.promises.open(path, 'r');
-                if (!(await handle.stat()).isFile()) {
-                    await handle.close();
-                    throw Object.assign(new Error('Not a file'), { code: 'EISDIR' });
-                }
-
-                return handle.createReadStream();
+                const handle = await open(key);
+                return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
             }
             catch (err) {
-                if (missing(err)) {
-                    throw Boom.notFound(`No stored object '${key}'`);
-                }
+                throw notFound(err, key);
+            }
+        },
 
-                throw err;
+        async size(key) {
+
+            try {
+                const handle = await open(key);
+                try {
+                    return (await handle.stat()).size;
+                }
+                finally {
+                    await handle.close();
+                }
+            }
+            catch (err) {
+                throw notFound(err, key);
             }
         },
 
