@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 
 import type { Config } from '../config';
 import { createDb, ensureDatabase, migrate, type Db } from './db';
+import { LiveEvents } from './live';
 import { Providers } from './providers';
 import { Queues } from './queues';
 import { closeRedis, connectRedis, createRedis, type Redis } from './redis';
@@ -29,6 +30,7 @@ export interface Core {
     readonly queues: Queues;
     readonly providers: Providers;
     readonly sockets: UpgradeRouter;
+    readonly live: LiveEvents;
     readonly logger: Logger;
     readonly clock: Clock;
     readonly runsWorkers: boolean;
@@ -89,15 +91,17 @@ export const corePlugin: Plugin<CoreOptions> = {
     register(server: Server, { config, migrations, clock }) {
 
         const logger = server.logger;
+        const redis = createRedis(config.redisUrl, config.redisPrefix, logger);
         const core: Core = {
             config,
             logger,
             clock,
             db: createDb(config.databaseUrl, config.databasePoolMax, logger),
-            redis: createRedis(config.redisUrl, config.redisPrefix, logger),
+            redis,
             queues: new Queues({ url: config.redisUrl, prefix: config.redisPrefix, logger }),
             providers: new Providers(config),
             sockets: new UpgradeRouter(),
+            live: new LiveEvents(redis, config.redisPrefix, logger),
             runsWorkers: config.role !== 'api',
             servesApi: config.role !== 'worker',
             migrate: async () => {

@@ -59,7 +59,7 @@ export const createServer = async (config: Config, options: ServerOptions = {}) 
         server.ext('onRequest', (request, h) => (workerPaths.has(request.path) ? h.continue : h.response({ detail: 'This is a worker process; it serves only /api/v1/health' }).code(404).takeover()));
     }
     else {
-        await server.register({ plugin: Nes, options: { auth: false, heartbeat: { interval: 15000, timeout: 10000 } } });
+        await server.register({ plugin: Nes, options: { auth: { type: 'direct' }, heartbeat: { interval: 15000, timeout: 10000 } } });      // nes clients authenticate with the REST API's tokens
         server.plugins.core.sockets.attach(server.listener);
         await registerDocs(server);
     }

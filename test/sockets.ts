@@ -6,6 +6,7 @@ import Nes from '@hapi/nes/lib/client';
 import WebSocket from 'ws';
 
 import { startServer, type Harness } from './lib/harness';
+import { signUp } from './lib/session';
 
 
 const { describe, it, before, after } = exports.lab = Lab.script();
@@ -36,8 +37,9 @@ describe('sockets', () => {
 
     it('shares one listener between nes and a raw socket route', async () => {
 
+        const owner = await signUp(harness.server);
         const client = new Nes.Client(base as `ws://${string}`);
-        await client.connect();
+        await client.connect({ auth: { headers: owner.headers } });
         const received: unknown[] = [];
         await client.subscribe('/news', (message) => received.push(message));
 

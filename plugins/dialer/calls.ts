@@ -1,7 +1,7 @@
 import type { Core } from '../../core/plugin';
 import type { Storage, StoredObject } from '../storage/backend';
 import type { DialContext } from './dial';
-import { applyEvent, isUuid } from './events';
+import { applyEvent, isUuid, liveCall } from './events';
 import { machineChannel, type AnswerRequest, type CallLifecycle, type CallOutcomes, type MachineNotice } from './lifecycle';
 import { liveCallStatuses } from './outcomes';
 import type { CallEvent, RecordingEvent } from './telephony';
@@ -67,6 +67,10 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
             const result = await applyEvent(core.db, event, core.clock.now());
             if (result.ended) {
                 await context.slots.release(result.ended);
+            }
+
+            if (result.change) {
+                core.live.publish(liveCall(result.change));
             }
 
             // A repeat too: the beep comes as a second machine event

@@ -1,7 +1,7 @@
 import Crypto from 'crypto';
 
 import type { Core } from '../../core/plugin';
-import { applyEvent, completeIfDone } from './events';
+import { applyEvent, completeIfDone, liveCall } from './events';
 import { urgentPriority } from './enqueue';
 import type { Gate } from './gate';
 import { logDecision } from './outcomes';
@@ -196,6 +196,7 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
             }
 
             gate.freed(row.campaign_id, row.tenant_id);      // the next waiter of the campaign may find room too
+            context.core.live.publish(liveCall({ callId: holder.callId, tenantId: row.tenant_id, campaignId: row.campaign_id, status: 'dialing', outcome: null, phoneNumber: row.phone_number }));
             await place(context, row, holder.callId, attempt);
             return 'dialed';
         }
@@ -299,6 +300,10 @@ export const settle = async (context: DialContext, callId: string, outcome: 'not
 
     if (result.ended) {
         await context.slots.release(result.ended);
+    }
+
+    if (result.change) {
+        context.core.live.publish(liveCall(result.change));
     }
 
     return result;

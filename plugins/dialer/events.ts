@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import { prepared, Statement, type Db } from '../../core/db';
+import type { LiveEvent } from '../../core/live';
 import { appendDecision, liveCallStatuses, next, openJobStatuses, retryable, unansweredEnd, type Outcome } from './outcomes';
 import { ProgressWriter } from './progress';
 import type { CallEvent } from './telephony';
@@ -18,7 +19,34 @@ import type { CallEvent } from './telephony';
 export interface Applied {
     applied: boolean;
     ended?: { campaignId: string; tenantId: string; callId: string };
+    change?: CallChange;
 }
+
+
+// An applied event's mark on its call, as the live events tell it
+
+export interface CallChange {
+    callId: string;
+    tenantId: string;
+    campaignId: string;
+    status: string;
+    outcome: string | null;
+    phoneNumber?: string;
+}
+
+export const liveCall = (change: CallChange): LiveEvent => ({
+    tenant_id: change.tenantId,
+    type: 'call',
+    campaign_id: change.campaignId,
+    call_id: change.callId,
+    data: {
+        id: change.callId,
+        campaign_id: change.campaignId,
+        status: change.status,
+        outcome: change.outcome,
+        ...(change.phoneNumber ? { phone_number: change.phoneNumber } : {})
+    }
+});
 
 
 interface CallRow {
@@ -135,7 +163,8 @@ const applyProgress = async (db: Db, event: CallEvent, now: Date): Promise<Appli
         writers.set(db, writer);
     }
 
-    return { applied: await writer.apply({ event, callId, now }) };
+    const moved = await writer.apply({ event, callId, now });
+    return moved ? { applied: true, change: { callId: callId!, ...moved } } : { applied: false };
 };
 
 
@@ -233,7 +262,11 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
         await completeSoon(db, call.campaign_id, now);
     }
 
-    return { applied: true, ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id } };
+    return {
+        applied: true,
+        ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id },
+        change: { callId: call.id, tenantId: call.tenant_id, campaignId: call.campaign_id, status: 'completed', outcome }
+    };
 };
 
 

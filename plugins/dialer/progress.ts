@@ -52,13 +52,13 @@ const batchSql = `
             last_event_at = i.now, updated_at = i.now
         FROM input i JOIN ev ON ev.provider_call_id = i.provider_call_id AND ev.status = i.status
         WHERE c.id = i.call_id AND c.status IN (${live}) AND (i.attempt IS NULL OR c.attempt = i.attempt)
-        RETURNING i.n, c.job_id, c.attempt, i.status, i.now
+        RETURNING i.n, c.job_id, c.attempt, i.status, i.now, c.tenant_id, c.campaign_id, c.status AS call_status, c.outcome
     ),
     job AS (
         UPDATE dialer_jobs j SET status = 'in_call', updated_at = call.now
         FROM call WHERE call.status = 'answered' AND j.id = call.job_id AND j.attempt = call.attempt
     )
-    SELECT i.n, ev.id AS event_id, ev.applied AS recorded_applied, call.n IS NOT NULL AS applied
+    SELECT i.n, ev.id AS event_id, ev.applied AS recorded_applied, call.n IS NOT NULL AS applied, call.tenant_id, call.campaign_id, call.call_status, call.outcome
     FROM input i LEFT JOIN ev ON ev.provider_call_id = i.provider_call_id AND ev.status = i.status LEFT JOIN call ON call.n = i.n
     ORDER BY i.n`;
 
@@ -68,11 +68,25 @@ interface Row {
     event_id: string | null;
     recorded_applied: boolean | null;
     applied: boolean;
+    tenant_id: string | null;
+    campaign_id: string | null;
+    call_status: string | null;
+    outcome: string | null;
+}
+
+
+// What an applied event made of its call, for whoever watches it live
+
+export interface Moved {
+    tenantId: string;
+    campaignId: string;
+    status: string;
+    outcome: string | null;
 }
 
 
 interface Waiting extends Progress {
-    resolve: (applied: boolean) => void;
+    resolve: (moved: Moved | null) => void;
     reject: (err: Error) => void;
 }
 
@@ -96,7 +110,7 @@ const write = async (db: Db, batch: Progress[]) => {
         await prepared(db, 'talky-call-events-not-applied', 'UPDATE call_events SET applied = false WHERE id = ANY($1::bigint[])', [corrected]);
     }
 
-    return rows.map((row) => row.applied);
+    return rows.map((row): Moved | null => (row.applied ? { tenantId: row.tenant_id!, campaignId: row.campaign_id!, status: row.call_status!, outcome: row.outcome } : null));
 };
 
 
@@ -108,7 +122,7 @@ export class ProgressWriter {
 
     constructor(private readonly db: Db) { }
 
-    apply(progress: Progress): Promise<boolean> {
+    apply(progress: Progress): Promise<Moved | null> {
 
         return new Promise((resolve, reject) => {
 
@@ -127,7 +141,7 @@ export class ProgressWriter {
 
             ++this.#writing;
             write(this.db, batch).then(
-                (applied) => batch.forEach((item, i) => item.resolve(applied[i]!)),
+                (moved) => batch.forEach((item, i) => item.resolve(moved[i]!)),
                 (err: Error) => batch.forEach((item) => item.reject(err))
             ).finally(() => {
 

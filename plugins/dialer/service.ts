@@ -65,13 +65,14 @@ export const start = async (core: Core, tenantId: string, campaignId: string, pr
         core.logger.warn({ err, campaign: campaignId }, 'jobs not enqueued; the reconciler will');
     }
 
+    announce(core, tenantId, campaignId, 'running');
     return { campaign_id: campaignId, status: 'running', jobs_queued: jobs.length, message: `Campaign started with ${jobs.length} jobs queued` };
 };
 
 
 export const pause = async (core: Core, tenantId: string, campaignId: string) => {
 
-    return await core.db.transaction(async (trx) => {
+    const paused = await core.db.transaction(async (trx) => {
 
         const campaign = await Campaigns.lock(trx, tenantId, campaignId);
         if (campaign.status !== 'running') {
@@ -81,13 +82,16 @@ export const pause = async (core: Core, tenantId: string, campaignId: string) =>
         await trx('campaigns').where({ id: campaignId }).update({ status: 'paused', updated_at: core.clock.now() });
         return { campaign_id: campaignId, status: 'paused', message: 'Campaign paused; calls in progress finish' };
     });
+
+    announce(core, tenantId, campaignId, 'paused');
+    return paused;
 };
 
 
 export const stop = async (core: Core, tenantId: string, campaignId: string) => {
 
     const now = core.clock.now();
-    return await core.db.transaction(async (trx) => {
+    const stopped = await core.db.transaction(async (trx) => {
 
         const campaign = await Campaigns.lock(trx, tenantId, campaignId);
         if (campaign.status !== 'running' && campaign.status !== 'paused') {
@@ -100,6 +104,17 @@ export const stop = async (core: Core, tenantId: string, campaignId: string) => 
         await trx('campaigns').where({ id: campaignId }).update({ status: 'stopped', updated_at: now });
         return { campaign_id: campaignId, status: 'stopped', jobs_cancelled: cancelled, message: `Campaign stopped; ${cancelled} jobs cancelled` };
     });
+
+    announce(core, tenantId, campaignId, 'stopped');
+    return stopped;
+};
+
+
+// A campaign's new status, for the clients watching it (after the commit: they may read it back)
+
+const announce = (core: Core, tenantId: string, campaignId: string, status: string) => {
+
+    core.live.publish({ tenant_id: tenantId, type: 'campaign', campaign_id: campaignId, data: { campaign_id: campaignId, status } });
 };
 
 

@@ -29,9 +29,13 @@ export interface VoiceMetrics {
     lateness: Histogram;                         // outgoing frames against their 20 ms schedule
 }
 
+// Whoever wants each reply's latency as it is measured (the metrics plugin) adds a listener
+
+export type LatencyListener = (latency: Latency) => void;
+
 declare module '@hapi/hapi' {
     interface PluginProperties {
-        voice: { metrics: VoiceMetrics };
+        voice: { metrics: VoiceMetrics; onLatency: Set<LatencyListener> };
     }
 }
 
@@ -45,7 +49,9 @@ export const plugin: TalkyPlugin = {
         const core = server.plugins.core;
         const pacer = new Pacer();
         const metrics: VoiceMetrics = { activeCalls: 0, response: new Histogram(), overhead: new Histogram(), bargeIn: new Histogram(), lateness: pacer.lateness };
+        const onLatency = new Set<LatencyListener>();
         server.expose('metrics', metrics);
+        server.expose('onLatency', onLatency);
 
         if (!core.servesApi) {
             return;
@@ -57,7 +63,7 @@ export const plugin: TalkyPlugin = {
         core.providers.require('tts');
 
         const agents = new Map<string, Agent>();                 // by provider call id, the calls this process talks on
-        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, server.plugins.dialer, pacer, metrics, agents, ws, call), {
+        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, server.plugins.dialer, pacer, metrics, onLatency, agents, ws, call), {
             maxPayload: 64 * 1024,
             authorize: (request, params) => authorize(core, request, params.call_uuid!)
         });
@@ -118,7 +124,7 @@ const settingsOf = (core: Core): TurnSettings => {
 };
 
 
-const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMetrics, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
+const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMetrics, onLatency: Set<LatencyListener>, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
 
     const { db, clock, providers, logger } = core;
     const log = logger.child({ call: call.id });
@@ -154,11 +160,23 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
                 settings: settingsOf(core),
                 logger: log,
                 now: () => clock.now(),
-                saveTurn: (turn) => Service.saveTurn(db, call, seq++, turn),
+                saveTurn: async (turn) => {
+
+                    const at = seq++;
+                    await Service.saveTurn(db, call, at, turn);
+                    core.live.publish({
+                        tenant_id: call.tenant_id,
+                        type: 'turn',
+                        campaign_id: call.campaign_id,
+                        call_id: call.id,
+                        data: { call_id: call.id, seq: at, speaker: turn.speaker, text: turn.text, started_ms: turn.startMs, ended_ms: turn.endMs, interrupted: turn.interrupted }
+                    });
+                },
                 measured: (latency: Latency) => {
 
                     metrics.response.add(latency.responseMs);
                     metrics.overhead.add(latency.overheadMs);
+                    onLatency.forEach((listener) => listener(latency));
                 },
                 bargedIn: (ms) => metrics.bargeIn.add(ms)
             });
