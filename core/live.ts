@@ -10,7 +10,7 @@ import type { Redis } from './redis';
 
 export interface LiveEvent {
     tenant_id: string;
-    type: 'call' | 'turn' | 'campaign';
+    type: 'call' | 'turn' | 'campaign' | 'tenant';
     campaign_id?: string;
     call_id?: string;
     data: Record<string, unknown>;

@@ -175,4 +175,19 @@ describe('live events', () => {
             await client.disconnect();
         }
     });
+
+    it('lets a suspended tenant\'s clients go, and no one else\'s', async () => {
+
+        const client = await connect(owner.headers);
+        const strangerClient = await connect(stranger.headers);
+        const gone = new Promise<void>((resolve) => (client.onDisconnect = () => resolve()));
+        let strangerGone = false;
+        strangerClient.onDisconnect = () => (strangerGone = true);
+
+        harness.server.plugins.core.live.publish({ tenant_id: owner.tenantId, type: 'tenant', data: { status: 'suspended' } });
+        await gone;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(strangerGone).to.be.false();
+        await strangerClient.disconnect();
+    });
 });

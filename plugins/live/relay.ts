@@ -9,7 +9,7 @@ import type { CampaignStats } from './stats';
 // nes subscriptions of its own clients. The tenant travels with the event (`internal`), and the
 // subscriptions' filter lets it through only to that tenant's clients.
 
-const types = new Set(['call', 'turn', 'campaign']);
+const types = new Set(['call', 'turn', 'campaign', 'tenant']);
 
 const isEvent = (value: unknown): value is LiveEvent => {
 
@@ -39,6 +39,16 @@ export class LiveRelay {
         this.#subscriber.disconnect();
     }
 
+    #disconnect(tenantId: string) {
+
+        this.server.eachSocket((socket) => {
+
+            if ((socket.auth.credentials as { tenant_id?: string } | null)?.tenant_id === tenantId) {
+                void socket.disconnect();
+            }
+        });
+    }
+
     #relay(message: string) {
 
         let event: unknown;
@@ -62,6 +72,13 @@ export class LiveRelay {
 
             case 'turn':
                 void this.server.publish(`/calls/${event.call_id}`, { type: 'turn', turn: event.data }, { internal });
+                break;
+
+            case 'tenant':
+                if (event.data.status === 'suspended') {
+                    this.#disconnect(event.tenant_id);           // their tokens no longer sign them in again
+                }
+
                 break;
         }
 
