@@ -7,7 +7,9 @@ import type { CallStatus } from './telephony';
 // and retry lists). A call that was answered ends goal_achieved or goal_not_achieved (the voice
 // pipeline says which), or voicemail when a machine took it.
 
-export type Outcome = 'answered' | 'goal_achieved' | 'goal_not_achieved' | 'voicemail' | 'busy' | 'no_answer' | 'failed' | 'rejected' | 'invalid' | 'not_placed';
+export const outcomes = ['answered', 'goal_achieved', 'goal_not_achieved', 'voicemail', 'busy', 'no_answer', 'failed', 'rejected', 'invalid', 'not_placed'] as const;
+
+export type Outcome = typeof outcomes[number];
 
 export const retryable = new Set<Outcome>(['busy', 'no_answer', 'failed', 'voicemail']);
 
