@@ -8,6 +8,7 @@ export type JobHandler<T = unknown, R = unknown> = (job: BeeQueue.Job<T>) => Pro
 
 export interface ProcessOptions {
     concurrency?: number;
+    keepFailed?: boolean;                        // failed jobs stay for an admin to retry (not for jobs Postgres can rebuild)
 }
 
 
@@ -169,7 +170,7 @@ export class Queues {
     private startWorker(worker: Worker) {
 
         const stallInterval = this.options.stallInterval ?? 5000;
-        const queue = this.create(worker.name, { isWorker: true, getEvents: false, activateDelayedJobs: true, stallInterval });
+        const queue = this.create(worker.name, { isWorker: true, getEvents: false, activateDelayedJobs: true, stallInterval, removeOnFailure: !worker.options.keepFailed });
         this.consumers.push(queue);
 
         queue.ready().then(() => {

@@ -1,4 +1,7 @@
+import Path from 'path';
+
 import type { TalkyPlugin } from '../../core/plugin';
+import { routes } from './routes';
 
 
 // The platform operator's routes: tenants, users, queues, and the audit of what admins did
@@ -6,8 +9,9 @@ import type { TalkyPlugin } from '../../core/plugin';
 export const plugin: TalkyPlugin = {
     name: 'admin',
     dependencies: ['core', 'auth', 'dialer'],
-    register() {
+    migrations: Path.join(__dirname, 'migrations'),
+    register(server) {
 
-        // routes to come
+        server.route(routes(server.plugins.core));
     }
 };

@@ -28,7 +28,7 @@ export const plugin: TalkyPlugin = {
         providers.require('mailer');
         await registerStrategies(server, { db, clock, config });
         server.route(routes(core, settings));
-        queues.process<LinkRequest, { sent: boolean }>(mailQueue, (job) => sendLink(core, settings, job.data), { concurrency: 5 });
+        queues.process<LinkRequest, { sent: boolean }>(mailQueue, (job) => sendLink(core, settings, job.data), { concurrency: 5, keepFailed: true });         // a sign-in mail that failed waits for an admin's retry
 
         server.ext('onPostStart', async () => {
 

@@ -80,6 +80,7 @@ export const campaign = Joi.object({
     name: Joi.string().required(),
     description: Joi.string().allow('', null).required(),
     status: Joi.string().valid(...statuses).required(),
+    paused_reason: Joi.string().allow(null).required().description('Why the campaign was paused, when someone other than its owner paused it (a suspension)'),
     system_prompt: Joi.string().allow('', null).required(),
     voice_id: Joi.string().allow(null).required(),
     goal: Joi.string().allow('', null).required(),

@@ -17,7 +17,7 @@ export interface Campaign {
 
 
 export const columns = [
-    'id', 'name', 'description', 'status', 'system_prompt', 'voice_id', 'goal', 'client_id', 'phone_region',
+    'id', 'name', 'description', 'status', 'paused_reason', 'system_prompt', 'voice_id', 'goal', 'client_id', 'phone_region',
     'max_concurrent_calls', 'max_retries', 'retry_delay_seconds', 'script_config', 'calling_config',
     'total_leads', 'calls_completed', 'calls_failed', 'created_at', 'updated_at'
 ];

@@ -38,6 +38,13 @@ export const start = async (core: Core, tenantId: string, campaignId: string, pr
             throw Boom.conflict('Campaign is already running');
         }
 
+        // A suspension takes the tenant's row first: a start under way when it comes is seen by
+        // it, and a start after it is refused here
+
+        if ((await trx('tenants').where({ id: tenantId }).forShare().first('status')).status !== 'active') {
+            throw Boom.forbidden('This account is suspended');
+        }
+
         if ((await Tenants.limits(trx, tenantId)).minutes_remaining <= 0) {
             throw Boom.paymentRequired('No calling minutes left on your plan');
         }
@@ -51,7 +58,7 @@ export const start = async (core: Core, tenantId: string, campaignId: string, pr
             }
         }
 
-        await trx('campaigns').where({ id: campaignId }).update({ status: 'running', updated_at: now });
+        await trx('campaigns').where({ id: campaignId }).update({ status: 'running', paused_reason: null, updated_at: now });
         return [...waiting, ...created];
     });
 
