@@ -18,9 +18,10 @@ export interface ServerOptions {
 }
 
 
-// A worker process listens only so that orchestrators can ask for its health
+// A worker process listens only so that orchestrators can ask for its health, and Prometheus
+// for its numbers
 
-const workerPaths = new Set(['/api/v1/health']);
+const workerPaths = new Set(['/api/v1/health', '/api/v1/metrics']);
 
 
 export const createServer = async (config: Config, options: ServerOptions = {}) => {
@@ -56,7 +57,7 @@ export const createServer = async (config: Config, options: ServerOptions = {}) 
     server.route(healthRoutes(server.plugins.core));
 
     if (config.role === 'worker') {
-        server.ext('onRequest', (request, h) => (workerPaths.has(request.path) ? h.continue : h.response({ detail: 'This is a worker process; it serves only /api/v1/health' }).code(404).takeover()));
+        server.ext('onRequest', (request, h) => (workerPaths.has(request.path) ? h.continue : h.response({ detail: 'This is a worker process; it serves only /api/v1/health and /api/v1/metrics' }).code(404).takeover()));
     }
     else {
         await server.register({ plugin: Nes, options: { auth: { type: 'direct' }, heartbeat: { interval: 15000, timeout: 10000 } } });      // nes clients authenticate with the REST API's tokens

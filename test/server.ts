@@ -176,9 +176,9 @@ describe('server', () => {
 
     describe('roles', () => {
 
-        it('serves only health from a worker process', async () => {
+        it('serves only health and metrics from a worker process', async () => {
 
-            const config = testConfig({ role: 'worker', plugins: [echoPath] });
+            const config = testConfig({ role: 'worker', plugins: [echoPath], metricsToken: 'metrics-token-0123456789' });
             const server = await createServer(config);
             await server.initialize();
 
@@ -187,7 +187,11 @@ describe('server', () => {
 
             const route = await server.inject('/api/v1/echo/notes');
             expect(route.statusCode).to.equal(404);
-            expect(route.result).to.equal({ detail: 'This is a worker process; it serves only /api/v1/health' });
+            expect(route.result).to.equal({ detail: 'This is a worker process; it serves only /api/v1/health and /api/v1/metrics' });
+
+            const metrics = await server.inject({ url: '/api/v1/metrics', headers: { authorization: 'Bearer metrics-token-0123456789' } });
+            expect(metrics.statusCode).to.equal(200);
+            expect(metrics.payload).to.contain('talky_queue_jobs');
 
             await server.stop();
             await require('./lib/harness').dropTestData(config);

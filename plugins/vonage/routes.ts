@@ -15,6 +15,16 @@ type Ref = { call_id?: string; attempt?: number };
 type Answer = { uuid: string; from?: string; conversation_uuid?: string };
 
 
+// An event's own time (ms since the epoch), left on its request for whoever measures webhook lag
+// (the metrics plugin): this plugin needs to know nothing of them
+
+declare module '@hapi/hapi' {
+    interface PluginsStates {
+        vonage?: { eventSentAt: number };
+    }
+}
+
+
 // The body is read raw (only a content encoding undone), so that its signature can be checked
 // over the exact bytes sent; the JSON is parsed once it holds
 
@@ -114,10 +124,16 @@ export const routes = (server: Server): ServerRoute[] => {
                 validate: { query: Schemas.callRefQuery, payload: Schemas.eventBody },
                 handler: async (request, h) => {
 
+                    const ref = request.query as Ref;
+                    const body = request.payload as Record<string, unknown>;
+                    const sentAt = typeof body.timestamp === 'string' ? Date.parse(body.timestamp) : NaN;
+                    if (Number.isFinite(sentAt)) {
+                        request.plugins.vonage = { eventSentAt: sentAt };          // webhook lag, whatever the dialer then makes of it
+                    }
+
                     // Answered only once the dialer has the event: a failure answers 500, and Vonage sends it again
 
-                    const ref = request.query as Ref;
-                    const event = parseEvent(request.payload as Record<string, unknown>, { callId: ref.call_id, attempt: ref.attempt });
+                    const event = parseEvent(body, { callId: ref.call_id, attempt: ref.attempt });
                     if (event) {
                         await dialerOf(server).handleEvent(event);
                     }
