@@ -21,6 +21,7 @@ import { signWebhook } from '../plugins/vonage/signature';
 import { startServer } from '../test/lib/harness';
 import { closedPort } from '../test/lib/proxy';
 import { signUp } from '../test/lib/session';
+import { placedCalls } from './lib/calls';
 
 
 const calls = Number(process.argv[2] ?? 5000);
@@ -55,14 +56,7 @@ const prepareCalls = async (server: Awaited<ReturnType<typeof startServer>>['ser
     const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: `Bench ${round}`, max_retries: 0 } });
     const campaignId = (created.result as { id: string }).id;
     await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
-    await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number, status) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0'), 'calling' FROM generate_series(1, ?) AS i`, [owner.tenantId, campaignId, count]);
-    await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 1 FROM leads WHERE campaign_id = ?`, [campaignId]);
-    await db.raw(`
-        INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
-        SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, 1, 'vonage', gen_random_uuid()::text, l.phone_number, 'dialing'
-        FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ?`, [campaignId]);
-
-    await db.raw('VACUUM ANALYZE leads, dialer_jobs, calls');
+    await placedCalls(db, owner.tenantId, campaignId, count);
 
     const rows: Array<{ id: string; provider_call_id: string; to_number: string }> = await db('calls').where({ campaign_id: campaignId }).select('id', 'provider_call_id', 'to_number');
     const prepared = rows.map((call) => {

@@ -16,6 +16,7 @@ import { signWebhook } from '../plugins/vonage/signature';
 import { startServer } from '../test/lib/harness';
 import { closedPort } from '../test/lib/proxy';
 import { signUp } from '../test/lib/session';
+import { placedCalls } from './lib/calls';
 
 
 const rate = Number(process.argv[2] ?? 200);
@@ -93,13 +94,7 @@ const main = async () => {
         await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
 
         const calls = Math.ceil(rate * seconds / phases.length);
-        await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number, status) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0'), 'calling' FROM generate_series(1, ?) AS i`, [owner.tenantId, campaignId, calls]);
-        await db.raw(`INSERT INTO dialer_jobs (tenant_id, campaign_id, lead_id, status, attempt) SELECT tenant_id, campaign_id, id, 'dialing', 1 FROM leads WHERE campaign_id = ?`, [campaignId]);
-        await db.raw(`
-            INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, provider_call_id, to_number, status)
-            SELECT gen_random_uuid(), j.tenant_id, j.campaign_id, j.lead_id, j.id, 1, 'vonage', gen_random_uuid()::text, l.phone_number, 'dialing'
-            FROM dialer_jobs j JOIN leads l ON l.id = j.lead_id WHERE j.campaign_id = ?`, [campaignId]);
-        await db.raw('VACUUM ANALYZE leads, dialer_jobs, calls');
+        await placedCalls(db, owner.tenantId, campaignId, calls);
 
         // Every event signed beforehand: each call's three in order, the calls interleaved
 
