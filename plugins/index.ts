@@ -16,6 +16,7 @@ import { plugin as metrics } from './metrics';
 import { plugin as openai } from './openai';
 import { plugin as plans } from './plans';
 import { plugin as pocketsphinx } from './pocketsphinx';
+import { plugin as privacy } from './privacy';
 import { plugin as scripted } from './scripted';
 import { plugin as simulator } from './simulator';
 import { plugin as storage } from './storage';
@@ -29,5 +30,5 @@ import { plugin as vonage } from './vonage';
 export const builtins: TalkyPlugin<any>[] = [
     mail, storage, vonage, simulator,
     deepgram, pocketsphinx, openai, scripted, cartesia, elevenlabs, espeak,
-    plans, auth, campaigns, contacts, dialer, voice, calls, analytics, admin, live, metrics
+    plans, auth, campaigns, contacts, dialer, voice, calls, privacy, analytics, admin, live, metrics
 ];

@@ -44,12 +44,58 @@ describe('campaigns', () => {
 
         const res = await call('POST', '/api/v1/campaigns/', winter);
         expect(res.statusCode, res.payload).to.equal(201);
-        const campaign = res.result as Record<string, any>;
-        expect(campaign).to.include({ ...winter, status: 'draft', total_leads: 0, calls_completed: 0, calls_failed: 0, retry_delay_seconds: 1800, client_id: null });
+        const { warnings, ...campaign } = res.result as Record<string, any>;
+
+        // The reference's greeting does not say it is an AI: a disclosure is added, and said so
+
+        const greeting = `${winter.script_config.greeting} This is an AI assistant calling on behalf of {company_name}.`;
+        expect(campaign).to.include({ ...winter, script_config: { ...winter.script_config, greeting }, status: 'draft', total_leads: 0, calls_completed: 0, calls_failed: 0, retry_delay_seconds: 1800, client_id: null });
+        expect(warnings).to.have.length(1);
 
         const got = await call('GET', `/api/v1/campaigns/${campaign.id}`);
         expect(got.statusCode).to.equal(200);
         expect(got.result).to.equal(campaign);
+    });
+
+    it('adds the AI and business disclosure to a greeting without it, or refuses it under disclosure_mode refuse', async () => {
+
+        const tenant = await signUp(server);
+        const silent = { name: 'Silent', script_config: { company_name: 'Globex', greeting: 'Hi {first_name}, do you have a minute?' } };
+
+        const added = await call('POST', '/api/v1/campaigns', silent, tenant.headers);
+        expect(added.statusCode, added.payload).to.equal(201);
+        const campaign = added.result as { id: string; script_config: { greeting: string }; warnings: string[] };
+        expect(campaign.script_config.greeting).to.equal('Hi {first_name}, do you have a minute? This is an AI assistant calling on behalf of {company_name}.');
+        expect(campaign.warnings).to.equal(['"script_config.greeting" did not say that the caller is an AI assistant and the business calling (its name or {company_name}): a disclosure sentence was added to it']);
+
+        // A greeting that discloses is kept as written, without warnings
+
+        const open = { company_name: 'Globex', greeting: 'Hi, this is Ava, a virtual assistant calling from Globex.' };
+        const kept = await call('PATCH', `/api/v1/campaigns/${campaign.id}`, { script_config: open }, tenant.headers);
+        expect(kept.statusCode, kept.payload).to.equal(200);
+        expect((kept.result as Record<string, unknown>).script_config).to.equal(open);
+        expect((kept.result as Record<string, unknown>).warnings).to.not.exist();
+
+        await server.plugins.core.db('tenants').where({ id: tenant.tenantId }).update({ disclosure_mode: 'refuse' });
+        const refused = await call('POST', '/api/v1/campaigns', { name: 'Anonymous', script_config: { greeting: 'Hi, this is Ava from {company_name}.' } }, tenant.headers);
+        expect(refused.statusCode).to.equal(400);
+        expect(refused.result).to.equal({ detail: '"script_config.greeting" must say that the caller is an AI assistant' });
+
+        const edited = await call('PATCH', `/api/v1/campaigns/${campaign.id}`, { script_config: { greeting: 'Hello, an automated agent here.' } }, tenant.headers);
+        expect(edited.statusCode).to.equal(400);
+        expect(edited.result).to.equal({ detail: '"script_config.greeting" must say the business calling (its name or {company_name})' });
+        expect((await call('GET', `/api/v1/campaigns/${campaign.id}`, undefined, tenant.headers)).result).to.include({ script_config: open });
+    });
+
+    it('validates the opt-out key and the abandonment ceiling', async () => {
+
+        const bad = await call('POST', '/api/v1/campaigns', { name: 'Keys', calling_config: { opt_out_digit: '10' } });
+        expect(bad.statusCode).to.equal(400);
+        expect((bad.result as { detail: string }).detail).to.contain('opt_out_digit');
+
+        const good = await call('POST', '/api/v1/campaigns', { name: 'Keys', calling_config: { opt_out_digit: '#', max_abandonment_rate: 2.5 } });
+        expect(good.statusCode, good.payload).to.equal(201);
+        expect((good.result as Record<string, unknown>).calling_config).to.equal({ opt_out_digit: '#', max_abandonment_rate: 2.5 });
     });
 
     it('lists the tenant\'s campaigns newest first, with the reference\'s fields', async () => {

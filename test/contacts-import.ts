@@ -14,6 +14,7 @@ import { ImportError, readContacts, type ReadOptions } from '../plugins/contacts
 import { importContacts, type ImportOptions, type ImportResult } from '../plugins/contacts/import';
 import { matchesEntirely, normalizePhone, timezonesOf } from '../plugins/contacts/phone';
 import { testConfig } from './lib/harness';
+import { phoneHash } from '../plugins/contacts/dnc';
 
 
 const { after, before, describe, it } = exports.lab = Lab.script();
@@ -37,13 +38,14 @@ const schema = `
         status text NOT NULL DEFAULT 'pending',
         last_call_result text, last_called_at timestamptz,
         call_attempts integer NOT NULL DEFAULT 0,
-        created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now()
+        created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+        consent_at timestamptz, consent_source text
     );
     CREATE UNIQUE INDEX leads_campaign_phone_active ON leads (campaign_id, phone_number) WHERE status <> 'deleted';
     CREATE INDEX leads_campaign_status ON leads (campaign_id, status);
     CREATE TABLE dnc_numbers (
-        tenant_id uuid NOT NULL, phone_number text NOT NULL, reason text, created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (tenant_id, phone_number)
+        tenant_id uuid NOT NULL, phone_number text, phone_hash text NOT NULL, reason text, created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, phone_hash)
     );
 `;
 
@@ -594,8 +596,8 @@ describe('contacts import', () => {
 
             const dncTenant = Crypto.randomUUID();
             await db('dnc_numbers').insert([
-                { tenant_id: dncTenant, phone_number: '+15551234567', reason: 'asked' },
-                { tenant_id: tenantId, phone_number: '+15559876543', reason: 'another tenant' }
+                { tenant_id: dncTenant, phone_number: null, phone_hash: phoneHash('+15551234567'), reason: 'asked, then erased' },
+                { tenant_id: tenantId, phone_number: '+15559876543', phone_hash: phoneHash('+15559876543'), reason: 'another tenant' }
             ]);
 
             const { result, leads } = await load('phone\n(555) 123-4567\n555-987-6543\n', { tenantId: dncTenant });

@@ -360,7 +360,7 @@ describe('metrics while Redis hangs', () => {
             role: 'api',
             metricsToken: token,
             redisUrl: `redis://127.0.0.1:${(redis.address() as Net.AddressInfo).port}`,
-            disabledPlugins: ['voice', 'dialer', 'calls', 'analytics', 'admin', 'live']
+            disabledPlugins: ['voice', 'dialer', 'calls', 'privacy', 'analytics', 'admin', 'live']
         });
     });
 

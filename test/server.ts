@@ -199,7 +199,7 @@ describe('server', () => {
 
         it('leaves out disabled built-in plugins', async () => {
 
-            const config = testConfig({ disabledPlugins: ['voice', 'calls', 'analytics', 'admin', 'live', 'dialer', 'contacts'] });   // the voice, calls, analytics, admin and live need the dialer, which needs contacts
+            const config = testConfig({ disabledPlugins: ['voice', 'calls', 'privacy', 'analytics', 'admin', 'live', 'dialer', 'contacts'] });   // the voice and the features over calls need the dialer, which needs contacts
             const server = await createServer(config);
             await server.initialize();
 

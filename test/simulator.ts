@@ -515,7 +515,7 @@ describe('simulator plugin', () => {
             vonageSignatureSecret: secret,
             simulatorTimeScale: 0.001,
             simulatorOutcomes: 'answered:1',
-            disabledPlugins: ['voice', 'dialer', 'calls', 'analytics', 'admin', 'live']
+            disabledPlugins: ['voice', 'dialer', 'calls', 'privacy', 'analytics', 'admin', 'live']
         }, { plugins: [lifecycleDouble(recorded)], listen: true });
 
         try {

@@ -7,13 +7,17 @@ import type { Server } from '@hapi/hapi';
 import Lab from '@hapi/lab';
 import WebSocket from 'ws';
 
+import type { TalkyPlugin } from '../core/plugin';
+
 import { speech as espeakSpeech } from '../plugins/espeak/tts';
 import { scriptedLlm } from '../plugins/scripted/llm';
 import { VoiceLeg } from '../plugins/simulator/voice';
 import { levelDb, Resampler } from '../plugins/voice/audio';
 import { Histogram } from '../plugins/voice/pacer';
+import { agentCall } from '../plugins/voice/prompt';
 import { Sentences } from '../plugins/voice/sentences';
-import type { ChatMessage } from '../plugins/voice/slots';
+import type { SocketCall } from '../plugins/voice/service';
+import type { ChatMessage, Tts } from '../plugins/voice/slots';
 import { voiceToken } from '../plugins/voice/token';
 import { afterwards, runTool, toolSpecs, type CallActions } from '../plugins/voice/tools';
 import { Vad } from '../plugins/voice/vad';
@@ -64,7 +68,76 @@ const liveCallOf = async (server: Server, script: Record<string, unknown> = {}, 
     const id = Crypto.randomUUID();
     const uuid = `vonage-${id}`;
     await db('calls').insert({ id, tenant_id: owner.tenantId, campaign_id: campaignId, lead_id: lead.id, job_id: job.id, attempt: 1, provider: 'simulator', provider_call_id: uuid, to_number: '+12125550100', status, answered_at: new Date() });
-    return { id, uuid, tenantId: owner.tenantId };
+    return { id, uuid, tenantId: owner.tenantId, campaignId, headers: owner.headers };
+};
+
+
+// Another campaign of the tenant, waiting to call the same number (and one other)
+
+const waitingJobs = async (server: Server, tenantId: string) => {
+
+    const { db } = server.plugins.core;
+    const [campaign] = await db('campaigns').insert({ tenant_id: tenantId, name: 'Another', status: 'paused', max_concurrent_calls: 1 }).returning('id');
+    const leads = await db('leads').insert([
+        { tenant_id: tenantId, campaign_id: campaign.id, phone_number: '+12125550100', status: 'pending' },
+        { tenant_id: tenantId, campaign_id: campaign.id, phone_number: '+12125550111', status: 'pending' }
+    ]).returning(['id', 'phone_number']);
+    const jobs = await db('dialer_jobs').insert(leads.map((lead: { id: string }, i: number) => ({ tenant_id: tenantId, campaign_id: campaign.id, lead_id: lead.id, status: i ? 'pending' : 'retry_scheduled' }))).returning(['id', 'lead_id']);
+    const state = async () => await db('dialer_jobs as j').join('leads as l', 'l.id', 'j.lead_id').whereIn('j.id', jobs.map((job: { id: string }) => job.id)).orderBy('l.phone_number').select('l.phone_number', 'j.status', 'j.last_decision', { lead_status: 'l.status' });
+    return { state };
+};
+
+
+// A TTS slow to start: its first audio comes only after a wait, as an overloaded engine's would
+
+const slowTts = (waitMs: number): Tts => ({
+    turn: (options) => {
+
+        const texts: string[] = [];
+        let ended = false;
+        let wake: (() => void) | null = null;
+        const more = () => new Promise<void>((resolve) => (wake = resolve));
+        return {
+            say: (text) => {
+
+                texts.push(text);
+                wake?.();
+            },
+            end: () => {
+
+                ended = true;
+                wake?.();
+            },
+            audio: (async function* () {
+
+                await new Promise((resolve) => setTimeout(resolve, waitMs));
+                for (;;) {
+                    if (options.signal.aborted) {
+                        return;
+                    }
+
+                    if (texts.shift() !== undefined) {
+                        yield Buffer.alloc(options.sampleRate / 1000 * 2 * 500);       // half a second of silence
+                    }
+                    else if (ended) {
+                        return;
+                    }
+                    else {
+                        await more();
+                    }
+                }
+            })()
+        };
+    }
+});
+
+const slowEngines: TalkyPlugin = {
+    name: 'slow-engines',
+    dependencies: ['core'],
+    register(server) {
+
+        server.plugins.core.providers.register('tts', 'slow', () => slowTts(2500));
+    }
 };
 
 
@@ -166,7 +239,7 @@ describe('voice', () => {
             await waitFor(async () => (await turns(call.id)).length >= 3, 20_000);
 
             const [greeting, question, reply] = await turns(call.id);
-            expect(greeting).to.include({ speaker: 'agent', text: 'Hello Sam, this is Ava, an AI assistant calling from Acme.', interrupted: false });
+            expect(greeting).to.include({ speaker: 'agent', text: 'Hello Sam, this is Ava, an AI assistant calling from Acme. To stop these calls, say stop or press 9.', interrupted: false });
             expect(greeting.response_ms).to.be.null();
             expect(question).to.include({ speaker: 'caller', text: 'who is this' });
             expect(reply).to.include({ speaker: 'agent', interrupted: false });
@@ -281,10 +354,126 @@ describe('voice', () => {
             expect(await closed).to.equal(1000);
 
             const { db } = harness.server.plugins.core;
-            expect(await db('dnc_numbers').where({ tenant_id: call.tenantId }).select('phone_number', 'reason')).to.equal([{ phone_number: '+12125550100', reason: 'please stop calling me' }]);
+            expect(await db('dnc_numbers').where({ tenant_id: call.tenantId }).select('phone_number', 'reason', 'call_id')).to.equal([{ phone_number: '+12125550100', reason: 'please stop calling me', call_id: call.id }]);
         }
         finally {
             leg.close();
+        }
+    });
+
+    it('opens with who calls, that it is an AI, how to stop the calls and, when recorded, that it is', async () => {
+
+        const { db } = harness.server.plugins.core;
+        const recorded = await liveCall({}, 'in_progress', { record: true });
+
+        // A campaign written before the greeting was checked, whose greeting says none of it
+
+        const older = await liveCall();
+        await db('campaigns').where({ id: older.campaignId }).update({ script_config: JSON.stringify({ greeting: 'Hi {first_name}, got a minute?' }) });
+        const { business_name: business } = await db('tenants').where({ id: older.tenantId }).first('business_name');
+
+        const legs = [connect(recorded.uuid), connect(older.uuid)];
+        try {
+            await waitFor(async () => (await turns(recorded.id)).length >= 1 && (await turns(older.id)).length >= 1, 20_000);
+            expect((await turns(recorded.id))[0].text).to.equal('Hello Sam, this is Ava, an AI assistant calling from Acme. To stop these calls, say stop or press 9. This call is recorded.');
+            expect((await turns(older.id))[0].text).to.equal(`Hi Sam, got a minute? This is an AI assistant calling on behalf of ${business}. To stop these calls, say stop or press 9.`);
+
+            // Its first words came at once: not abandoned
+
+            const measured = await db('calls').where({ id: recorded.id }).first('abandoned', 'first_audio_ms');
+            expect(measured.abandoned).to.be.false();
+            expect(measured.first_audio_ms as number).to.be.between(-1, 2000);
+        }
+        finally {
+            legs.forEach((leg) => leg.close());
+        }
+    });
+
+    it('stops the calls when the caller presses the opt-out key: on the do-not-call list with its call, waiting jobs cancelled in every campaign', async () => {
+
+        const { db } = harness.server.plugins.core;
+        const call = await liveCall();
+        const other = await waitingJobs(harness.server, call.tenantId);
+        const leg = connect(call.uuid);
+        const closed = new Promise((resolve) => leg.once('close', resolve));
+        try {
+            await waitFor(async () => (await turns(call.id)).length >= 1, 20_000);
+            leg.press('9');
+            expect(await closed).to.equal(1000);
+
+            expect(await db('dnc_numbers').where({ tenant_id: call.tenantId }).select('phone_number', 'reason', 'call_id')).to.equal([{ phone_number: '+12125550100', reason: 'pressed 9 to stop the calls', call_id: call.id }]);
+            expect(await other.state()).to.equal([
+                { phone_number: '+12125550100', status: 'cancelled', last_decision: 'cancelled', lead_status: 'dnc' },
+                { phone_number: '+12125550111', status: 'pending', last_decision: null, lead_status: 'pending' }
+            ]);
+
+            await waitFor(async () => (await turns(call.id)).length >= 3);
+            const [, pressed, goodbye] = await turns(call.id);
+            expect(pressed).to.include({ speaker: 'caller', text: '[pressed 9]' });
+            expect(goodbye).to.include({ speaker: 'agent', text: 'Understood. You will not be called again. Goodbye.', interrupted: false });
+        }
+        finally {
+            leg.close();
+        }
+    });
+
+    it('stops the calls when the caller says stop', async () => {
+
+        const { db } = harness.server.plugins.core;
+        const call = await liveCall();
+        const other = await waitingJobs(harness.server, call.tenantId);
+        const leg = connect(call.uuid);
+        const closed = new Promise((resolve) => leg.once('close', resolve));
+        try {
+            await answer(leg, call.id, 'please stop', 1);
+            expect(await closed).to.equal(1000);
+
+            expect(await db('dnc_numbers').where({ tenant_id: call.tenantId }).select('phone_number', 'reason', 'call_id')).to.equal([{ phone_number: '+12125550100', reason: 'please stop', call_id: call.id }]);
+            expect((await other.state()).map((job) => job.status)).to.equal(['cancelled', 'pending']);
+            await waitFor(async () => (await turns(call.id)).length >= 3);
+            expect((await turns(call.id))[2]).to.include({ speaker: 'agent', text: 'Understood. You will not be called again. Goodbye.' });
+        }
+        finally {
+            leg.close();
+        }
+    });
+
+    it('counts a call whose first words came later than 2 s as abandoned, and pauses a campaign over its ceiling', async () => {
+
+        const slow = await startServer({ sttProvider: 'deepgram', deepgramUrl: deepgram.url, deepgramApiKey: deepgram.apiKey, llmProvider: 'scripted', ttsProvider: 'slow' }, { listen: true, plugins: [slowEngines] });
+        try {
+            const { db } = slow.server.plugins.core;
+            const call = await liveCallOf(slow.server);
+            await db('campaigns').where({ id: call.campaignId }).update({ status: 'running' });
+
+            // Twenty answered calls already: one abandoned ten days ago, and a machine's slow answer that does not count
+
+            const { lead_id: leadId, job_id: jobId } = await db('calls').where({ id: call.id }).first('lead_id', 'job_id');
+            const hourAgo = new Date(Date.now() - 3600_000);
+            const earlier = new Date(Date.now() - 10 * 24 * 3600_000);
+            const row = (answeredAt: Date, abandoned: boolean, machine = false) => ({ id: Crypto.randomUUID(), tenant_id: call.tenantId, campaign_id: call.campaignId, lead_id: leadId, job_id: jobId, attempt: 1, provider: 'simulator', to_number: '+12125550100', status: 'completed', outcome: machine ? 'voicemail' : 'goal_not_achieved', machine, answered_at: answeredAt, first_audio_ms: abandoned ? 2600 : 400, abandoned });
+            await db('calls').insert([row(earlier, true), ...Array.from({ length: 19 }, () => row(hourAgo, false)), row(hourAgo, true, true)]);
+
+            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${slow.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(slow.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000', headers: { call_uuid: call.uuid } }, 1);
+            try {
+                await waitFor(async () => (await db('campaigns').where({ id: call.campaignId }).first('status')).status === 'paused', 10_000);
+                const measured = await db('calls').where({ id: call.id }).first('abandoned', 'first_audio_ms');
+                expect(measured.abandoned).to.be.true();
+                expect(measured.first_audio_ms as number).to.be.above(2000);
+
+                const campaign = await slow.server.inject({ method: 'GET', url: `/api/v1/campaigns/${call.campaignId}`, headers: call.headers });
+                expect((campaign.result as { paused_reason: string }).paused_reason).to.equal('Abandoned calls reached 9.52% of live-answered calls over 30 days (2 of 21; the ceiling is 3%): the agent\'s first words came later than 2 s after the answer');
+
+                const stats = await slow.server.inject({ method: 'GET', url: `/api/v1/campaigns/${call.campaignId}/stats`, headers: call.headers });
+                expect(stats.statusCode, stats.payload).to.equal(200);
+                expect(stats.result).to.include({ abandonment_rate_30d: 9.52, abandonment_rate_24h: 5 });
+            }
+            finally {
+                leg.close();
+            }
+        }
+        finally {
+            await slow.cleanup();
         }
     });
 
@@ -543,7 +732,7 @@ describe('voice rehearsal', () => {
 
             expect(call, said.join('\n')).to.include({ status: 'completed', outcome: 'goal_achieved', goal_achieved: true });
             expect(said).to.equal([
-                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme.',
+                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme. To stop these calls, say stop or press 9.',
                 'caller: who is this',
                 'agent: I am an AI assistant calling from Acme.',
                 'caller: yes i am interested',
@@ -557,7 +746,7 @@ describe('voice rehearsal', () => {
         await rehearse('can I speak to a real person', { transfer_number: '+12125550999' }, (server, call, said) => {
 
             expect(said).to.equal([
-                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme.',
+                'agent: Hello Sam, this is Ava, an AI assistant calling from Acme. To stop these calls, say stop or press 9.',
                 'caller: can i speak to a real person',
                 'agent: Of course, let me connect you with a colleague now.'
             ]);
@@ -571,6 +760,22 @@ describe('voice rehearsal', () => {
 
 
 describe('voice parts', () => {
+
+    it('adds to the opening only the disclosures its greeting lacks, with the campaign\'s opt-out key', () => {
+
+        const call = (script: Record<string, unknown>, calling: Record<string, unknown> = {}): SocketCall => ({
+            id: 'c', tenant_id: 't', campaign_id: 'm', provider_call_id: 'p', to_number: '+12125550100', campaign_name: 'Test', system_prompt: null, goal: null, voice_id: null,
+            script_config: script, calling_config: calling, first_name: 'Sam', last_name: null, tenant_name: 'Initech'
+        });
+
+        const complete = 'Hi, this is Ava, an automated assistant from {company_name}. Say stop or press 9 to stop the calls. This call is being recorded.';
+        expect(agentCall(call({ greeting: complete }, { record: true })).greeting).to.equal('Hi, this is Ava, an automated assistant from Initech. Say stop or press 9 to stop the calls. This call is being recorded.');
+        expect(agentCall(call({ company_name: 'Acme', greeting: 'Hi {first_name}, Ava of Acme, a virtual agent.' }, { opt_out_digit: '#' }))).to.include({
+            greeting: 'Hi Sam, Ava of Acme, a virtual agent. To stop these calls, say stop or press #.',
+            optOutDigit: '#'
+        });
+        expect(agentCall(call({ greeting: 'Hello!' }, { record: true })).greeting).to.equal('Hello! This is an AI assistant calling on behalf of Initech. To stop these calls, say stop or press 9. This call is recorded.');
+    });
 
     it('cuts a reply into sentences as its tokens come, and long runs at a clause', () => {
 

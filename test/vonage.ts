@@ -306,7 +306,7 @@ describe('vonage webhooks', () => {
             publicUrl: 'https://talky.example.com',
             vonageSignatureSecret: secret,
             vonageFromNumber: '+14155550100',
-            disabledPlugins: ['voice', 'dialer', 'calls', 'analytics', 'admin', 'live']
+            disabledPlugins: ['voice', 'dialer', 'calls', 'privacy', 'analytics', 'admin', 'live']
         }, { plugins: [lifecycleDouble(recorded)] });
 
         server = harness.server;
@@ -570,7 +570,7 @@ describe('vonage webhooks without a secret or a dialer', () => {
 
     before(async () => {
 
-        harness = await startServer({ disabledPlugins: ['voice', 'dialer', 'calls', 'analytics', 'admin', 'live'] });
+        harness = await startServer({ disabledPlugins: ['voice', 'dialer', 'calls', 'privacy', 'analytics', 'admin', 'live'] });
     });
 
     after(() => harness.cleanup());

@@ -40,7 +40,10 @@ export const callingConfig = Joi.object({
     retry_backoff: Joi.number().min(1).max(10),
     ringing_timeout_seconds: Joi.number().integer().min(15).max(120),
     machine_detection: Joi.boolean(),
-    record: Joi.boolean()
+    record: Joi.boolean(),
+    require_consent: Joi.boolean().description('Call only leads with a consent_at; the others are skipped as no_consent (default false)'),
+    opt_out_digit: Joi.string().valid('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#').description('The key a person presses to stop the calls (default 9)'),
+    max_abandonment_rate: Joi.number().min(0).max(100).description('Percent of live-answered calls abandoned (first audio later than 2 s) over 30 days or 24 hours at which the campaign pauses itself (default 3)')
 }).custom((value, helpers) => {
 
     if (value.time_window_start && value.time_window_end && value.time_window_start >= value.time_window_end) {
@@ -95,7 +98,8 @@ export const campaign = Joi.object({
     calls_completed: Joi.number().integer().required(),
     calls_failed: Joi.number().integer().required(),
     created_at: Joi.date().required(),
-    updated_at: Joi.date().required()
+    updated_at: Joi.date().required(),
+    warnings: Joi.array().items(Joi.string()).description('What Talky changed in the campaign as it was saved, such as a disclosure added to the greeting')
 }).label('Campaign');
 
 export const campaigns = Joi.object({ campaigns: Joi.array().items(campaign).required() }).label('Campaigns');

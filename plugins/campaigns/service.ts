@@ -3,6 +3,7 @@ import Boom from '@hapi/boom';
 import type { Db } from '../../core/db';
 import { scoped } from '../../core/tenancy';
 import * as Tenants from '../auth/tenants';
+import { checkGreeting, type DisclosureMode } from './disclosure';
 
 
 export interface Campaign {
@@ -70,6 +71,25 @@ const checkInput = async (db: Db, tenantId: string, input: Record<string, unknow
 };
 
 
+// The greeting must disclose the AI and the business: the tenant's mode adds a sentence or refuses
+
+const disclosed = async (db: Db, tenantId: string, input: Record<string, unknown>) => {
+
+    if (!input.script_config) {
+        return { input, warnings: [] as string[] };
+    }
+
+    const { disclosure_mode: mode } = await db('tenants').where({ id: tenantId }).first<{ disclosure_mode: DisclosureMode }>('disclosure_mode');
+    const { script, warnings } = checkGreeting(input.script_config as Record<string, unknown>, mode);
+    return { input: { ...input, script_config: script }, warnings };
+};
+
+
+// Warnings ride along with the campaign only when there are some
+
+const withWarnings = <T extends object>(campaign: T, warnings: string[]) => (warnings.length ? { ...campaign, warnings } : campaign);
+
+
 const jsonColumns = (input: Record<string, unknown>) => ({
     ...input,
     ...(input.script_config ? { script_config: JSON.stringify(input.script_config) } : {}),
@@ -77,22 +97,24 @@ const jsonColumns = (input: Record<string, unknown>) => ({
 });
 
 
-export const create = async (db: Db, tenantId: string, input: Record<string, unknown>) => {
+export const create = async (db: Db, tenantId: string, given: Record<string, unknown>) => {
 
-    const planLimit = await checkInput(db, tenantId, input);
+    const planLimit = await checkInput(db, tenantId, given);
+    const { input, warnings } = await disclosed(db, tenantId, given);
     const [campaign] = await db('campaigns')
         .insert(jsonColumns({ max_concurrent_calls: planLimit, ...input, tenant_id: tenantId, status: 'draft' }))
         .returning(columns);
 
-    return campaign;
+    return withWarnings(campaign, warnings);
 };
 
 
 // A running campaign is dialling with its settings: pause it before changing them
 
-export const update = async (db: Db, tenantId: string, id: string, input: Record<string, unknown>) => {
+export const update = async (db: Db, tenantId: string, id: string, given: Record<string, unknown>) => {
 
-    await checkInput(db, tenantId, input);
+    await checkInput(db, tenantId, given);
+    const { input, warnings } = await disclosed(db, tenantId, given);
     return await db.transaction(async (trx) => {
 
         if ((await lock(trx, tenantId, id)).status === 'running') {
@@ -100,7 +122,7 @@ export const update = async (db: Db, tenantId: string, id: string, input: Record
         }
 
         const [campaign] = await trx('campaigns').where({ id }).update({ ...jsonColumns(input), updated_at: trx.fn.now() }).returning(columns);
-        return campaign;
+        return withWarnings(campaign, warnings);
     });
 };
 

@@ -9,7 +9,7 @@ import { importContacts, type ImportOptions } from './import';
 // The legacy JSON import goes through the CSV import, so both read, check and count alike: the
 // contacts become CSV rows (custom fields as extra columns) streamed into the same pipeline.
 
-const known = ['phone_number', 'first_name', 'last_name', 'email', 'priority', 'is_high_value', 'tags'];
+const known = ['phone_number', 'first_name', 'last_name', 'email', 'priority', 'is_high_value', 'tags', 'consent_at', 'consent_source'];
 
 
 const cell = (value: unknown) => {

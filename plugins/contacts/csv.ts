@@ -35,6 +35,8 @@ export interface Contact {
     priority: number;
     is_high_value: boolean;
     tags: string[];
+    consent_at?: string;                         // ISO 8601 in UTC; absent when the row gives none
+    consent_source?: string;
 }
 
 export interface RowError {
@@ -240,7 +242,7 @@ const headerLine = (text: string) => text.split(/\r\n|\r|\n/).find((line) => lin
 // Headers are matched in any case and spelling of separators, so "Phone Number", "phone-number"
 // and "PHONE_NUMBER" are one name
 
-type Field = 'phone_number' | 'first_name' | 'last_name' | 'email' | 'priority' | 'is_high_value' | 'tags';
+type Field = 'phone_number' | 'first_name' | 'last_name' | 'email' | 'priority' | 'is_high_value' | 'tags' | 'consent_at' | 'consent_source';
 
 
 const aliases: Record<Field, string[]> = {
@@ -250,7 +252,9 @@ const aliases: Record<Field, string[]> = {
     email: ['email', 'e_mail', 'email_address', 'emailaddress'],
     priority: ['priority'],
     is_high_value: ['is_high_value', 'high_value', 'highvalue'],
-    tags: ['tags', 'tag']
+    tags: ['tags', 'tag'],
+    consent_at: ['consent_at', 'consented_at', 'consent_date', 'consent_time'],
+    consent_source: ['consent_source', 'consent_method']
 };
 
 
@@ -308,6 +312,36 @@ const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const priorityPattern = /^(?:[1-9]|10)$/;
 const truthy = new Set(['1', 'true', 'yes', 'y', 't', 'x']);
 const falsy = new Set(['', '0', 'false', 'no', 'n', 'f']);
+const isoPattern = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+
+// A consent time is ISO 8601: a date alone is its midnight, and a time without an offset is UTC,
+// so the same file reads the same on every server. Null: not a date.
+
+const consentTime = (value: string) => {
+
+    const match = isoPattern.exec(value);
+    if (!match) {
+        return null;
+    }
+
+    let text = value.replace(' ', 'T');
+    if (text.length === 10) {
+        text += 'T00:00:00Z';
+    }
+    else if (!match[1]) {
+        text += 'Z';
+    }
+
+    // A day that does not exist (2026-02-30) would roll over into the next month
+
+    const time = new Date(text);
+    if (Number.isNaN(time.getTime()) || (!match[1] && time.toISOString().slice(0, 10) !== text.slice(0, 10))) {
+        return null;
+    }
+
+    return time.toISOString();
+};
 
 
 const cell = (values: string[], index: number | undefined) => (index === undefined ? '' : (values[index] ?? '').trim());
@@ -340,6 +374,13 @@ const toContact = (values: string[], row: number, columns: Columns, region: Coun
         return { row, error: 'is_high_value must be yes or no', phone: raw };
     }
 
+    const consent = cell(values, fields.consent_at);
+    const consentAt = consent ? consentTime(consent) : null;
+    if (consent && !consentAt) {
+        return { row, error: 'consent_at must be an ISO 8601 date or date and time, such as 2026-12-04T15:00:00Z', phone: raw };
+    }
+
+    const consentSource = cell(values, fields.consent_source);
     const custom: Record<string, string> = {};
     for (const [name, index] of columns.custom) {
         const value = cell(values, index);
@@ -360,7 +401,9 @@ const toContact = (values: string[], row: number, columns: Columns, region: Coun
         custom_fields: custom,
         priority: priority ? Number(priority) : 5,
         is_high_value: truthy.has(highValue),
-        tags: splitTags(cell(values, fields.tags))
+        tags: splitTags(cell(values, fields.tags)),
+        ...(consentAt ? { consent_at: consentAt } : {}),
+        ...(consentSource ? { consent_source: consentSource } : {})
     };
 };
 

@@ -1,3 +1,4 @@
+import Crypto from 'crypto';
 import type { Readable } from 'stream';
 
 import Boom from '@hapi/boom';
@@ -8,13 +9,19 @@ import { readContacts, type RowError } from './csv';
 import type { CountryCode } from './phone';
 
 
-// Do-not-call: a number on the list is never dialled in any of the tenant's campaigns
+// Do-not-call: a number on the list is never dialled in any of the tenant's campaigns. An erased
+// person's number stays as its hash only (phone_number NULL): still refused, no longer listed.
+
+// sha256 hex of the E.164 text, as Postgres computes it: encode(sha256(convert_to(n, 'UTF8')), 'hex')
+
+export const phoneHash = (e164: string) => Crypto.createHash('sha256').update(e164, 'utf8').digest('hex');
+
 
 export const list = async (db: Db, tenantId: string, page: number, pageSize: number) => {
 
     const [items, [{ total }]] = await Promise.all([
-        scoped(db, tenantId)('dnc_numbers').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'phone_number', order: 'asc' }]).limit(pageSize).offset((page - 1) * pageSize).select('phone_number', 'reason', 'created_at'),
-        scoped(db, tenantId)('dnc_numbers').count('* as total') as unknown as Promise<[{ total: number }]>
+        scoped(db, tenantId)('dnc_numbers').whereNotNull('phone_number').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'phone_number', order: 'asc' }]).limit(pageSize).offset((page - 1) * pageSize).select('phone_number', 'reason', 'created_at'),
+        scoped(db, tenantId)('dnc_numbers').whereNotNull('phone_number').count('* as total') as unknown as Promise<[{ total: number }]>
     ]);
 
     return { items, page, page_size: pageSize, total };
@@ -30,8 +37,8 @@ export const add = async (db: Db, tenantId: string, numbers: Array<{ phone_numbe
     return await db.transaction(async (trx) => {
 
         const added = await trx('dnc_numbers')
-            .insert(numbers.map(({ phone_number: phone, reason }) => ({ tenant_id: tenantId, phone_number: phone, reason: reason ?? null })))
-            .onConflict(['tenant_id', 'phone_number'])
+            .insert(numbers.map(({ phone_number: phone, reason }) => ({ tenant_id: tenantId, phone_number: phone, phone_hash: phoneHash(phone), reason: reason ?? null })))
+            .onConflict(['tenant_id', 'phone_hash'])                 // the key: an erased number added again stays hashed
             .ignore()
             .returning('phone_number');
 
@@ -76,4 +83,24 @@ export const importFile = async (db: Db, tenantId: string, input: Readable, opti
     }
 
     return { total_rows: total, added, failed, errors };
+};
+
+
+// A stop request made on a call (a key or the person's words): the number goes on the list with
+// the call it came from, replacing an older entry's reason, and its pending leads become dnc
+
+export const optOut = async (db: Db, tenantId: string, request: { phone_number: string; reason: string; call_id: string | null }) => {
+
+    await db.transaction(async (trx) => {
+
+        await trx('dnc_numbers')
+            .insert({ tenant_id: tenantId, phone_number: request.phone_number, phone_hash: phoneHash(request.phone_number), reason: request.reason, call_id: request.call_id })
+            .onConflict(['tenant_id', 'phone_hash'])
+            .merge(['reason', 'call_id']);
+
+        await trx('leads')
+            .where({ tenant_id: tenantId, phone_number: request.phone_number })
+            .whereIn('status', ['pending'])
+            .update({ status: 'dnc', updated_at: trx.fn.now() });
+    });
 };

@@ -19,6 +19,7 @@ export interface ImportOptions {
     maxBytes?: number;
     maxErrors?: number;
     batchSize?: number;
+    requireConsent?: boolean;                    // the campaign's calling_config.require_consent
 }
 
 export interface ImportResult {
@@ -26,6 +27,7 @@ export interface ImportResult {
     imported: number;
     failed: number;
     duplicates_skipped: number;
+    without_consent?: number;                    // only for a campaign that requires consent
     errors: RowError[];
 }
 
@@ -55,7 +57,7 @@ const copyNullable = (value: string | null) => (value === null ? '\\N' : copyTex
 const arrayLiteral = (items: readonly string[]) => `{${items.map((item) => `"${item.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 
 
-const stagingColumns = 'phone_number, first_name, last_name, email, country, timezones, custom_fields, priority, is_high_value, tags';
+const stagingColumns = 'phone_number, first_name, last_name, email, country, timezones, custom_fields, priority, is_high_value, tags, consent_at, consent_source';
 
 
 // The time zones of a number are one shared array per prefix, so their literal is made once
@@ -68,7 +70,7 @@ const copyLine = (contact: Contact, zoneLiterals: Map<readonly string[], string>
         zoneLiterals.set(contact.timezones, zones);
     }
 
-    return `${contact.phone_number}\t${copyNullable(contact.first_name)}\t${copyNullable(contact.last_name)}\t${copyNullable(contact.email)}\t${copyNullable(contact.country)}\t${zones}\t${copyText(JSON.stringify(contact.custom_fields))}\t${contact.priority}\t${contact.is_high_value ? 't' : 'f'}\t${contact.tags.length ? copyText(arrayLiteral(contact.tags)) : '{}'}\n`;
+    return `${contact.phone_number}\t${copyNullable(contact.first_name)}\t${copyNullable(contact.last_name)}\t${copyNullable(contact.email)}\t${copyNullable(contact.country)}\t${zones}\t${copyText(JSON.stringify(contact.custom_fields))}\t${contact.priority}\t${contact.is_high_value ? 't' : 'f'}\t${contact.tags.length ? copyText(arrayLiteral(contact.tags)) : '{}'}\t${contact.consent_at ?? '\\N'}\t${copyNullable(contact.consent_source ?? null)}\n`;
 };
 
 
@@ -78,11 +80,11 @@ const copyLine = (contact: Contact, zoneLiterals: Map<readonly string[], string>
 // index ignores deleted leads). Inserting in number order keeps the index pages at hand.
 
 const insertSql = `
-    INSERT INTO leads (tenant_id, campaign_id, phone_number, first_name, last_name, email, country, timezones, custom_fields, priority, is_high_value, tags, status)
-    SELECT $1, $2, s.phone_number, s.first_name, s.last_name, s.email, s.country, s.timezones, s.custom_fields, s.priority, s.is_high_value, s.tags,
-           CASE WHEN d.phone_number IS NULL THEN 'pending' ELSE 'dnc' END
+    INSERT INTO leads (tenant_id, campaign_id, phone_number, first_name, last_name, email, country, timezones, custom_fields, priority, is_high_value, tags, consent_at, consent_source, status)
+    SELECT $1, $2, s.phone_number, s.first_name, s.last_name, s.email, s.country, s.timezones, s.custom_fields, s.priority, s.is_high_value, s.tags, s.consent_at, s.consent_source,
+           CASE WHEN d.phone_hash IS NULL THEN 'pending' ELSE 'dnc' END
     FROM lead_import s
-    LEFT JOIN dnc_numbers d ON d.tenant_id = $1 AND d.phone_number = s.phone_number
+    LEFT JOIN dnc_numbers d ON d.tenant_id = $1 AND d.phone_hash = encode(sha256(convert_to(s.phone_number, 'UTF8')), 'hex')
     ORDER BY s.phone_number
     ON CONFLICT (campaign_id, phone_number) WHERE status <> 'deleted' DO NOTHING`;
 
@@ -262,6 +264,26 @@ const stage = async (connection: Pg.PoolClient, batches: AsyncIterable<ContactBa
 };
 
 
+// A campaign that requires consent never dials the leads without it (calling_config.require_consent)
+
+export const requiresConsent = (campaign: object) => (campaign as { calling_config?: { require_consent?: boolean } | null }).calling_config?.require_consent === true;
+
+
+// For such a campaign the import says how many of its rows lack consent. They are the rows this
+// transaction inserted (their created_at is the transaction's now()), so no row has to be
+// returned to count them.
+
+const withoutConsent = async (trx: Knex.Transaction, campaignId: string, required: boolean | undefined) => {
+
+    if (!required) {
+        return {};
+    }
+
+    const [{ count }] = await trx('leads').where({ campaign_id: campaignId }).whereNull('consent_at').whereNot('status', 'deleted').where('created_at', trx.raw('now()')).count({ count: '*' });
+    return { without_consent: Number(count) };
+};
+
+
 // Loads the contacts of a CSV stream into a campaign in one transaction, chunk by chunk: COPY
 // into a temporary staging table, then INSERT ... SELECT. A whole-file problem (ImportError) or
 // a database error rolls everything back; per-row problems are counted and listed.
@@ -278,7 +300,8 @@ export const importContacts = async (db: Knex, input: Readable, options: ImportO
 
         await trx.raw(`CREATE TEMP TABLE lead_import (
             phone_number text NOT NULL, first_name text, last_name text, email text, country text, timezones text[] NOT NULL,
-            custom_fields jsonb NOT NULL, priority integer NOT NULL, is_high_value boolean NOT NULL, tags text[] NOT NULL
+            custom_fields jsonb NOT NULL, priority integer NOT NULL, is_high_value boolean NOT NULL, tags text[] NOT NULL,
+            consent_at timestamptz, consent_source text
         ) ON COMMIT DROP`);
 
         const tally: Tally = { valid: 0, failed: 0, imported: 0, errors: [], duplicates: [] };
@@ -293,6 +316,7 @@ export const importContacts = async (db: Knex, input: Readable, options: ImportO
             imported: tally.imported,
             failed: tally.failed + (settings.skipDuplicates ? 0 : repeated),
             duplicates_skipped: settings.skipDuplicates ? repeated : 0,
+            ...await withoutConsent(trx, settings.campaignId, settings.requireConsent),
             errors
         };
     });

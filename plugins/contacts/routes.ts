@@ -10,7 +10,7 @@ import * as Campaigns from '../campaigns/service';
 import * as Dnc from './dnc';
 import { importJson } from './bulk';
 import { ImportError } from './csv';
-import { importContacts } from './import';
+import { importContacts, requiresConsent } from './import';
 import type { CountryCode } from './phone';
 import * as Schemas from './schemas';
 import * as Contacts from './service';
@@ -122,6 +122,7 @@ export const routes = (core: Core): ServerRoute[] => {
                         tenantId,
                         campaignId: campaign.id,
                         defaultRegion: region,
+                        requireConsent: requiresConsent(campaign),
                         skipDuplicates: (request.query as { skip_duplicates: boolean }).skip_duplicates
                     }));
                 }
@@ -144,6 +145,7 @@ export const routes = (core: Core): ServerRoute[] => {
                         tenantId,
                         campaignId: campaign.id,
                         defaultRegion: region,
+                        requireConsent: requiresConsent(campaign),
                         skipDuplicates: input.skip_duplicates
                     }));
                 }

@@ -13,7 +13,9 @@ export const contact = Joi.object({
     custom_fields: Joi.object().pattern(Joi.string().max(100), scalar).max(100),
     priority: Joi.number().integer().min(1).max(10),
     is_high_value: Joi.boolean(),
-    tags: Joi.array().items(Joi.string().trim().min(1).max(100)).max(50)
+    tags: Joi.array().items(Joi.string().trim().min(1).max(100)).max(50),
+    consent_at: Joi.date().iso().allow(null),
+    consent_source: Joi.string().trim().max(500).allow('', null)
 });
 
 export const bulk = Joi.object({
@@ -72,6 +74,7 @@ export const importResult = Joi.object({
     imported: Joi.number().integer().required(),
     failed: Joi.number().integer().required(),
     duplicates_skipped: Joi.number().integer().required(),
+    without_consent: Joi.number().integer().description('Imported rows without consent_at, for a campaign that requires consent'),
     errors: Joi.array().items(Joi.object({ row: Joi.number().integer().required(), error: Joi.string().required(), phone: Joi.string().allow(null).required() })).required()
 }).label('ImportResult');
 

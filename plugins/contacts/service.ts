@@ -2,6 +2,7 @@ import Boom from '@hapi/boom';
 
 import type { Db } from '../../core/db';
 import { scoped } from '../../core/tenancy';
+import { phoneHash } from './dnc';
 import { normalizePhone, type CountryCode } from './phone';
 
 
@@ -42,7 +43,7 @@ export interface NewContact {
 export const add = async (db: Db, tenantId: string, campaignId: string, region: CountryCode, input: NewContact) => {
 
     const phone = e164(input.phone_number, region);
-    const onDnc = await db('dnc_numbers').where({ tenant_id: tenantId, phone_number: phone.e164 }).first('phone_number');
+    const onDnc = await db('dnc_numbers').where({ tenant_id: tenantId, phone_hash: phoneHash(phone.e164) }).first('phone_hash');
 
     try {
         const [lead] = await db('leads')

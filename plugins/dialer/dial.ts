@@ -1,13 +1,16 @@
 import Crypto from 'crypto';
 
 import type { Core } from '../../core/plugin';
+import { phoneHash } from '../contacts/dnc';
 import { applyEvent, completeIfDone, liveCall } from './events';
 import { urgentPriority } from './enqueue';
 import type { Gate } from './gate';
+import * as Holidays from './holidays';
 import { logDecision } from './outcomes';
+import { callsAllowAt, plan, strictest, type CallingRule } from './rules';
 import type { Slots } from './slots';
 import { TelephonyError, type Telephony } from './telephony';
-import { decide, type CallingConfig } from './windows';
+import type { CallingConfig } from './windows';
 
 
 // One queue message: the dial of one job, after the checks a dialer must make at the moment of
@@ -30,11 +33,13 @@ interface DialRow {
     lead_id: string;
     phone_number: string;
     timezones: string[];
+    country: string | null;
+    has_consent: boolean;
     lead_status: string;
     campaign_status: string;
     campaign_deleted: boolean;
     max_concurrent_calls: number;
-    calling_config: CallingConfig & { ringing_timeout_seconds?: number; machine_detection?: boolean };
+    calling_config: CallingConfig & { ringing_timeout_seconds?: number; machine_detection?: boolean; require_consent?: boolean };
     minutes_remaining: number;
     tenant_limit: number;
     on_dnc: boolean;
@@ -60,10 +65,10 @@ const load = async ({ core: { db } }: DialContext, id: string): Promise<DialRow 
         .where('j.id', id)
         .first(
             'j.id', 'j.seq', 'j.status', 'j.next_attempt_at', 'j.priority', 'j.tenant_id', 'j.campaign_id', 'j.lead_id',
-            'l.phone_number', 'l.timezones', 'l.status as lead_status',
+            'l.phone_number', 'l.timezones', 'l.country', db.raw('l.consent_at IS NOT NULL AS has_consent'), 'l.status as lead_status',
             'c.status as campaign_status', db.raw('c.deleted_at IS NOT NULL AS campaign_deleted'), 'c.max_concurrent_calls', 'c.calling_config',
             't.minutes_remaining', 'p.max_concurrent_calls as tenant_limit',
-            db.raw('EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_number = l.phone_number) AS on_dnc')
+            db.raw(`EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_hash = encode(sha256(convert_to(l.phone_number, 'UTF8')), 'hex')) AS on_dnc`)
         );
 };
 
@@ -74,8 +79,10 @@ const record = async ({ core: { db } }: DialContext, id: string, now: Date, chan
 };
 
 
-// The checks at the moment of dialling. Null: the job may be dialled now; else why not, with
-// the job moved on accordingly.
+// The checks at the moment of dialling, in order: campaign running, do-not-call list, consent
+// when the campaign requires it, minutes, the window with the calling rules and the tenant's
+// holidays, the calls per 24 hours. Null: the job may be dialled now; else why not, with the job
+// moved on accordingly and the decision logged on it (its audit).
 
 const screen = async (context: DialContext, row: DialRow | undefined, message: DialMessage): Promise<string | null> => {
 
@@ -84,14 +91,20 @@ const screen = async (context: DialContext, row: DialRow | undefined, message: D
         return 'stale';
     }
 
+    const now = clock.now();
     if (row.campaign_status !== 'running' || row.campaign_deleted) {
+        await record(context, row.id, now, {}, 'held', 'campaign_not_running');
         return 'campaign_not_running';                      // the job waits in Postgres; start re-enqueues it
     }
 
-    const now = clock.now();
     if (row.on_dnc || row.lead_status === 'dnc') {
         await end(context, row, now, 'dnc', 'skipped', 'dnc');
         return 'dnc';
+    }
+
+    if (row.calling_config.require_consent && !row.has_consent) {
+        await end(context, row, now, 'no_consent', 'skipped', 'no_consent');
+        return 'no_consent';
     }
 
     if (row.minutes_remaining <= 0) {
@@ -100,18 +113,62 @@ const screen = async (context: DialContext, row: DialRow | undefined, message: D
         return 'no_minutes';
     }
 
-    const window = decide(now, row.calling_config, row.timezones);
-    if (window.allowed) {
-        return null;
+    const rule = strictest(await rulesFor(context, row));
+    const window = plan(now, row.calling_config, row.timezones, rule.hours, await Holidays.upcoming(db, row.tenant_id, now));
+    if (!window.allowed) {
+        if (!window.next) {
+            await end(context, row, now, 'failed', 'failed', 'no_calling_time');
+            return 'no_calling_time';
+        }
+
+        await record(context, row.id, now, { next_attempt_at: window.next }, 'deferred', window.reason);
+        return 'deferred';
     }
 
-    if (!window.next) {
-        await end(context, row, now, 'failed', 'failed', 'no_calling_time');
-        return 'no_calling_time';
+    if (rule.maxCallsPer24h !== null) {
+        const allowAt = callsAllowAt(await recentCalls(context, row, now), rule.maxCallsPer24h, now);
+        if (allowAt) {
+            await record(context, row.id, now, { next_attempt_at: allowAt }, 'deferred', 'max_calls_per_24h');
+            return 'deferred';
+        }
     }
 
-    await record(context, row.id, now, { next_attempt_at: window.next }, 'deferred', window.reason);
-    return 'deferred';
+    return null;
+};
+
+
+// The rules of the number's country, and of its region when one of its prefixes names one
+
+const rulesSql = `
+    SELECT r.region, to_char(r.local_start, 'HH24:MI') AS local_start, to_char(r.local_end, 'HH24:MI') AS local_end, r.max_calls_per_24h
+    FROM calling_rules r
+    WHERE r.country = ?
+      AND (r.region IS NULL OR EXISTS (SELECT 1 FROM phone_regions p WHERE p.country = r.country AND p.region = r.region AND starts_with(?, p.prefix)))`;
+
+
+const rulesFor = async ({ core: { db } }: DialContext, row: DialRow): Promise<CallingRule[]> => {
+
+    if (!row.country) {
+        return [];
+    }
+
+    const { rows } = await db.raw<{ rows: CallingRule[] }>(rulesSql, [row.country, row.phone_number]);
+    return rows;
+};
+
+
+// This tenant's calls to the number in the last 24 hours (from any campaign); a call the
+// provider never took does not count
+
+const recentCalls = async ({ core: { db } }: DialContext, row: DialRow, now: Date): Promise<Date[]> => {
+
+    const calls: Array<{ created_at: Date }> = await db('calls')
+        .where({ tenant_id: row.tenant_id, to_number: row.phone_number })
+        .where('created_at', '>', new Date(now.getTime() - 86_400_000))
+        .where((q) => q.whereNull('outcome').orWhere('outcome', '<>', 'not_placed'))
+        .select('created_at');
+
+    return calls.map((call) => call.created_at);
 };
 
 
@@ -140,6 +197,7 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
     let row: DialRow | undefined;
     let screenedAt = 0;
     let refusals = 0;
+    let waited = false;
 
     for (;;) {
         if (!row || Date.now() - screenedAt > rescreenAfterMs) {
@@ -165,6 +223,13 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
         if (acquired !== 'acquired') {
             if (stopping()) {
                 return 'stopping';
+            }
+
+            // Said once per message, not at every wake-up
+
+            if (!waited) {
+                waited = true;
+                await record(context, row.id, context.core.clock.now(), {}, 'waiting', acquired);
             }
 
             await gate.waitForSlot(row.campaign_id, row.tenant_id, urgent);
@@ -217,7 +282,7 @@ const claimSql = `
         UPDATE dialer_jobs j SET status = 'dialing', attempt = j.attempt + 1, last_decision = 'dialed', decisions = ?, updated_at = ?
         WHERE j.id = ? AND j.seq = ? AND j.status IN ('pending', 'retry_scheduled') AND j.next_attempt_at IS NULL
           AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = j.campaign_id AND c.status = 'running' AND c.deleted_at IS NULL)
-          AND NOT EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_number = ?)
+          AND NOT EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = j.tenant_id AND d.phone_hash = ?)
         RETURNING j.id, j.attempt, j.tenant_id, j.campaign_id, j.lead_id
     ), call AS (
         INSERT INTO calls (id, tenant_id, campaign_id, lead_id, job_id, attempt, provider, to_number, status, last_event_at, created_at, updated_at)
@@ -236,7 +301,7 @@ const claim = async (context: DialContext, row: DialRow, callId: string) => {
     try {
         const { rows } = await db.raw<{ rows: Array<{ attempt: number }> }>(claimSql, [
             logDecision(db, now, 'dialed'),
-            now, row.id, row.seq, row.phone_number,
+            now, row.id, row.seq, phoneHash(row.phone_number),
             callId, context.provider, row.phone_number, now, now, now,
             now
         ]);

@@ -69,11 +69,11 @@ export const next = (outcome: Outcome, attempt: number, campaign: { status: stri
 };
 
 
-// A job's decision log keeps its last twenty entries
+// A job's decision log (its audit) keeps its last hundred entries
 
 export const appendDecision = (at: string, decision: string, reason: string) => {
 
-    return `jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', CAST(${at} AS timestamptz), 'decision', CAST(${decision} AS text), 'reason', CAST(${reason} AS text))), '$[last - 19 to last]')`;
+    return `jsonb_path_query_array(decisions || jsonb_build_array(jsonb_build_object('at', CAST(${at} AS timestamptz), 'decision', CAST(${decision} AS text), 'reason', CAST(${reason} AS text))), '$[last - 99 to last]')`;
 };
 
 

@@ -1,7 +1,9 @@
 import type { ServerRoute } from '@hapi/hapi';
 
 import type { Core } from '../../core/plugin';
-import { callerOf, tenantIdFor } from '../../core/tenancy';
+import { noContent } from '../../core/schemas';
+import { callerOf, requireOwner, tenantIdFor } from '../../core/tenancy';
+import * as Holidays from './holidays';
 import * as Schemas from './schemas';
 import * as Campaigns from './service';
 
@@ -62,6 +64,22 @@ export const routes = (core: Core): ServerRoute[] => [
     },
     {
         method: 'GET',
+        path: '/campaigns/{campaign_id}/jobs/{job_id}',
+        options: {
+            description: 'One dialer job with every decision taken on it, oldest first: the audit of why it was dialled, deferred or skipped',
+            notes: 'Decisions: dialed; deferred (outside_campaign_window, outside_local_hours, outside_rule_hours, holiday, max_calls_per_24h, no_minutes); waiting (campaign_full, tenant_full); held (campaign_not_running); skipped (dnc, no_consent); failed (no_calling_time). The last 100 are kept.',
+            tags: ['api', 'campaigns'],
+            validate: { params: Schemas.jobParams },
+            response: { schema: Schemas.job },
+            handler: (request) => {
+
+                const params = request.params as Params & { job_id: string };
+                return Campaigns.job(core, callerOf(request.auth.credentials).tenant_id, params.campaign_id, params.job_id);
+            }
+        }
+    },
+    {
+        method: 'GET',
         path: '/campaigns/{campaign_id}/stats',
         options: {
             description: 'A campaign\'s job and call counts',
@@ -69,6 +87,44 @@ export const routes = (core: Core): ServerRoute[] => [
             validate: { params: Schemas.campaignParams },
             response: { schema: Schemas.stats },
             handler: (request) => Campaigns.stats(core, callerOf(request.auth.credentials).tenant_id, (request.params as Params).campaign_id)
+        }
+    },
+    {
+        method: 'GET',
+        path: '/holidays',
+        options: {
+            description: 'The tenant\'s holidays: no number is called on these dates, in its own local time',
+            tags: ['api', 'holidays'],
+            response: { schema: Schemas.holidays },
+            handler: async (request) => ({ holidays: await Holidays.list(core.db, callerOf(request.auth.credentials).tenant_id) })
+        }
+    },
+    {
+        method: 'POST',
+        path: '/holidays',
+        options: {
+            auth: requireOwner,
+            description: 'Add a holiday (adding a date again renames it); calls due on it are deferred to the next allowed time',
+            tags: ['api', 'holidays'],
+            validate: { payload: Schemas.holidayInput },
+            response: { status: { 201: Schemas.holiday } },
+            handler: async (request, h) => h.response(await Holidays.add(core.db, callerOf(request.auth.credentials).tenant_id, request.payload as { date: string; name?: string | null })).code(201)
+        }
+    },
+    {
+        method: 'DELETE',
+        path: '/holidays/{date}',
+        options: {
+            auth: requireOwner,
+            description: 'Remove a holiday',
+            tags: ['api', 'holidays'],
+            validate: { params: Schemas.holidayParams },
+            response: { status: { 204: noContent } },
+            handler: async (request, h) => {
+
+                await Holidays.remove(core.db, callerOf(request.auth.credentials).tenant_id, (request.params as { date: string }).date);
+                return h.response().code(204);
+            }
         }
     }
 ];

@@ -6,6 +6,8 @@ import { jobStatuses } from './outcomes';
 
 export const campaignParams = Joi.object({ campaign_id: Joi.string().guid().required() });
 
+export const jobParams = Joi.object({ campaign_id: Joi.string().guid().required(), job_id: Joi.string().guid().required() });
+
 export const startInput = Joi.object({
     priority_override: Joi.number().integer().min(1).max(10).allow(null),
     tenant_id: Joi.string().guid().allow(null)                      // honoured for admins only
@@ -57,5 +59,23 @@ export const stats = Joi.object({
     total_leads: Joi.number().integer().required(),
     job_status_counts: counts.required(),
     call_outcome_counts: counts.required(),
-    goals_achieved: Joi.number().integer().required()
+    goals_achieved: Joi.number().integer().required(),
+    leads_without_consent: Joi.number().integer().required().description('Live leads without consent_at: never dialled when the campaign requires consent'),
+    abandonment_rate_30d: Joi.number().required().description('Percent of live-answered calls abandoned (the agent\'s first audio later than 2 s after the answer) over the last 30 days'),
+    abandonment_rate_24h: Joi.number().required().description('The same over the last 24 hours')
 }).label('CampaignStats');
+
+
+const isoDate = Joi.string().pattern(/^\d{4}-\d{2}-\d{2}$/).custom((value, helpers) => (new Date(`${value}T00:00:00Z`).toISOString().startsWith(value) ? value : helpers.error('any.invalid')))
+    .messages({ 'string.pattern.base': '{{#label}} must be a date as YYYY-MM-DD', 'any.invalid': '{{#label}} must be a date that exists' });
+
+export const holidayInput = Joi.object({
+    date: isoDate.required(),
+    name: Joi.string().trim().max(200).allow('', null)
+});
+
+export const holidayParams = Joi.object({ date: isoDate.required() });
+
+export const holiday = Joi.object({ date: Joi.string().required(), name: Joi.string().allow(null).required() }).label('Holiday');
+
+export const holidays = Joi.object({ holidays: Joi.array().items(holiday).required() }).label('Holidays');

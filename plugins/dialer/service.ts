@@ -3,6 +3,7 @@ import Boom from '@hapi/boom';
 import type { Core } from '../../core/plugin';
 import * as Tenants from '../auth/tenants';
 import * as Campaigns from '../campaigns/service';
+import * as Abandonment from './abandonment';
 import { enqueue, type Enqueueable } from './enqueue';
 import { jobStatuses, openJobStatuses } from './outcomes';
 
@@ -146,6 +147,33 @@ export const jobs = async (core: Core, tenantId: string, campaignId: string, que
 };
 
 
+// One job with its decisions, the audit of why it was dialled, deferred or skipped when it was
+
+export const job = async (core: Core, tenantId: string, campaignId: string, jobId: string) => {
+
+    await Campaigns.get(core.db, tenantId, campaignId);
+    const found = await core.db('dialer_jobs as j')
+        .join('leads as l', 'l.id', 'j.lead_id')
+        .where({ 'j.id': jobId, 'j.campaign_id': campaignId, 'j.tenant_id': tenantId })
+        .first(jobColumns);
+
+    if (!found) {
+        throw Boom.notFound('Job not found');
+    }
+
+    return found;
+};
+
+
+// Live leads without consent: never dialled when the campaign requires consent
+
+const withoutConsent = async (core: Core, campaignId: string) => {
+
+    const [{ count }] = await core.db('leads').where({ campaign_id: campaignId }).whereNot('status', 'deleted').whereNull('consent_at').count({ count: '*' });
+    return Number(count);
+};
+
+
 const countBy = async (query: Promise<Array<{ key: string | null; count: string }>>) => {
 
     return Object.fromEntries((await query).filter((row) => row.key !== null).map((row) => [row.key, Number(row.count)]));
@@ -158,10 +186,13 @@ export const stats = async (core: Core, tenantId: string, campaignId: string) =>
 
     const { db } = core;
     const campaign = await Campaigns.get(core.db, tenantId, campaignId);
-    const [jobCounts, outcomeCounts] = await Promise.all([
+    const [jobCounts, outcomeCounts, abandonment] = await Promise.all([
         countBy(db('dialer_jobs').where({ campaign_id: campaignId }).groupBy('status').select('status as key').count('* as count')),
-        countBy(db('calls').where({ campaign_id: campaignId }).groupBy('outcome').select('outcome as key').count('* as count'))
+        countBy(db('calls').where({ campaign_id: campaignId }).groupBy('outcome').select('outcome as key').count('* as count')),
+        Abandonment.rates(core, campaignId)
     ]);
+
+    const leadsWithoutConsent = await withoutConsent(core, campaignId);
 
     return {
         campaign_id: campaignId,
@@ -169,6 +200,8 @@ export const stats = async (core: Core, tenantId: string, campaignId: string) =>
         total_leads: campaign.total_leads,
         job_status_counts: Object.fromEntries(jobStatuses.map((status) => [status, jobCounts[status] ?? 0])),
         call_outcome_counts: outcomeCounts,
-        goals_achieved: outcomeCounts.goal_achieved ?? 0
+        goals_achieved: outcomeCounts.goal_achieved ?? 0,
+        leads_without_consent: leadsWithoutConsent,
+        ...abandonment
     };
 };

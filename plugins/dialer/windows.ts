@@ -1,6 +1,7 @@
 // When a lead may be called: inside the campaign's window (its days and hours, in its time zone,
 // or in the lead's own when the campaign names none) and, unless the campaign turns it off,
-// between 08:00 and 21:00 in every time zone of the called number.
+// between 08:00 and 21:00 in every time zone of the called number (or the hours of the calling
+// rules that match it).
 
 
 export interface CallingConfig {
@@ -13,10 +14,19 @@ export interface CallingConfig {
 
 export type Decision =
     | { allowed: true }
-    | { allowed: false; reason: 'outside_campaign_window' | 'outside_local_hours'; next: Date | null };
+    | { allowed: false; reason: 'outside_campaign_window' | LocalHours['reason']; next: Date | null };
 
 
-export const localHours = { start: '08:00', end: '21:00' };
+// The local hours of the called party: these by default, or those of the calling rules that
+// match the number (rules.ts)
+
+export interface LocalHours {
+    start: string;
+    end: string;
+    reason: 'outside_local_hours' | 'outside_rule_hours';
+}
+
+export const localHours: LocalHours = { start: '08:00', end: '21:00', reason: 'outside_local_hours' };
 
 const horizonDays = 8;
 
@@ -96,7 +106,7 @@ const openings = (window: Window, from: number) => {
 };
 
 
-const windowsFor = (config: CallingConfig, leadZones: readonly string[]) => {
+const windowsFor = (config: CallingConfig, leadZones: readonly string[], hours: LocalHours) => {
 
     const zones = leadZones.length ? leadZones : (config.timezone ? [config.timezone] : []);
     const campaign: Window[] = [];
@@ -108,14 +118,14 @@ const windowsFor = (config: CallingConfig, leadZones: readonly string[]) => {
         }
     }
 
-    const localRule = config.enforce_local_hours === false ? [] : zones.map((zone) => ({ zone, start: minutesOf(localHours.start), end: minutesOf(localHours.end) }));
+    const localRule = config.enforce_local_hours === false ? [] : zones.map((zone) => ({ zone, start: minutesOf(hours.start), end: minutesOf(hours.end) }));
     return { campaign, local: localRule };
 };
 
 
-export const decide = (now: Date, config: CallingConfig, leadZones: readonly string[]): Decision => {
+export const decide = (now: Date, config: CallingConfig, leadZones: readonly string[], hours: LocalHours = localHours): Decision => {
 
-    const windows = windowsFor(config, leadZones);
+    const windows = windowsFor(config, leadZones, hours);
     const all = [...windows.campaign, ...windows.local];
     const at = now.getTime();
     const allowedAt = (instant: number) => all.every((window) => inside(window, instant));
@@ -124,7 +134,7 @@ export const decide = (now: Date, config: CallingConfig, leadZones: readonly str
         return { allowed: true };
     }
 
-    const reason = windows.campaign.every((window) => inside(window, at)) ? 'outside_local_hours' : 'outside_campaign_window';
+    const reason = windows.campaign.every((window) => inside(window, at)) ? hours.reason : 'outside_campaign_window';
     const candidates = all.flatMap((window) => openings(window, at)).filter((instant) => instant > at).sort((a, b) => a - b);
     const next = candidates.find(allowedAt);
     return { allowed: false, reason, next: next === undefined ? null : new Date(next) };

@@ -3,6 +3,7 @@ import { performance } from 'perf_hooks';
 import type { Logger } from 'pino';
 
 import { durationMs, frameMs } from './audio';
+import { optOutGoodbye } from './prompt';
 import { Sentences } from './sentences';
 import type { ChatMessage, Llm, ScriptContext, Stt, SttSession, ToolCall, Transcript, Tts } from './slots';
 import type { AudioSocket } from './socket';
@@ -55,6 +56,7 @@ export interface AgentCall {
     voice?: string;
     language?: string;
     greeting: string;
+    optOutDigit?: string;                        // the key that stops the calls (default 9)
     voicemail: string | null;                    // left after the beep; none: a machine is hung up on
     hints: string[];
 }
@@ -78,6 +80,10 @@ const apology = 'I\'m sorry, we\'re having technical trouble on our side. We\'ll
 const backchannel = /^(?:(?:mm+[- ]?hm+|uh[- ]?huh|yeah|yes|yep|ok(?:ay)?|right|sure|i see|got it|hmm+)[\s,.!?]*)+$/i;
 
 const isBackchannel = (text: string) => backchannel.test(text.trim());
+
+// The opening tells the caller to say stop: a bare stop needs no model to understand it
+
+const stopRequest = /^(?:please[\s,]+)?stop(?:[\s,]+(?:it|now|please|calling(?: me)?))*[\s.!]*$/i;
 
 
 interface Timing {
@@ -113,6 +119,7 @@ export class Agent {
     #finalWait: NodeJS.Timeout | null = null;
     #bargedIn = false;
     #ending = false;
+    #hungUp = false;
     #closed = false;
     #voicemail: 'waiting' | 'left' | null = null;
     #beepWait: NodeJS.Timeout | null = null;
@@ -248,6 +255,11 @@ export class Agent {
 
         const at = this.#nowMs();
         this.#record({ speaker: 'caller', text: `[pressed ${digit}]`, startMs: at, endMs: at, interrupted: false });
+        if (digit === (this.call.optOutDigit ?? '9')) {
+            this.#optOut(`pressed ${digit} to stop the calls`);
+            return;
+        }
+
         this.#messages.push({ role: 'user', content: `[The caller pressed ${digit} on the keypad]` });
         void this.#respond(null);
     }
@@ -355,10 +367,32 @@ export class Agent {
         const endAt = this.#speechEndAt ?? decidedAt;
         this.#heard = [];
         this.#record({ speaker: 'caller', text, startMs: this.#speechStartMs, endMs: this.#speechEndMs ?? this.#nowMs(), interrupted: false });
+        if (stopRequest.test(text)) {
+            this.#finalAt = null;
+            this.#speechEndAt = null;
+            this.#optOut(text);
+            return;
+        }
+
         this.#messages.push({ role: 'user', content: text });
         void this.#respond({ endAt, decidedAt, finalAt: this.#finalAt });
         this.#finalAt = null;
         this.#speechEndAt = null;
+    }
+
+    // The caller asked to stop the calls (the key, or a bare "stop"): on the list first, then a
+    // short goodbye nothing interrupts, then the call ends whatever happened
+
+    #optOut(reason: string) {
+
+        this.#ending = true;
+        this.#cancelFinalWait();
+        void this.#play(async (say) => {
+
+            await this.deps.actions.addToDoNotCall(reason).catch((err: Error) => this.deps.logger.error({ err }, 'opt-out not recorded'));
+            say(optOutGoodbye);
+            return 'hang_up' as const;
+        }, null, false).finally(() => this.#hangUp());
     }
 
     // Barge-in: the agent stops at once, here and in Vonage's buffer, and its turn keeps only
@@ -599,6 +633,11 @@ export class Agent {
 
     #hangUp() {
 
+        if (this.#hungUp || this.#closed) {
+            return;
+        }
+
+        this.#hungUp = true;
         this.#ending = true;
         this.deps.actions.hangUp().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'hang-up failed'));
         this.socket.close(1000, 'call ended');

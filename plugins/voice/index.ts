@@ -1,12 +1,14 @@
 import type Http from 'http';
 import Path from 'path';
+import { performance } from 'perf_hooks';
 
 import Boom from '@hapi/boom';
 import type { WebSocket } from 'ws';
 
 import type { Core, TalkyPlugin } from '../../core/plugin';
-import { add as addToDoNotCall } from '../contacts/dnc';
+import { abandonedAfterMs, firstAudio } from '../dialer/abandonment';
 import { machineChannel, type CallOutcomes, type MachineNotice } from '../dialer/lifecycle';
+import { honourOptOut } from '../dialer/optout';
 import { Agent, type Latency, type TurnSettings } from './agent';
 import { bytesPerFrame } from './audio';
 import { Histogram, Pacer } from './pacer';
@@ -135,7 +137,7 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
         hangUp: () => telephony.hangup(call.provider_call_id),
         markGoalAchieved: () => dialer.markGoalAchieved(call.id),
         scheduleCallback: (at) => dialer.scheduleCallback(call.id, at),
-        addToDoNotCall: async (reason) => void await addToDoNotCall(db, call.tenant_id, [{ phone_number: call.to_number, reason }]),
+        addToDoNotCall: async (reason) => void await honourOptOut(db, clock.now(), { tenantId: call.tenant_id, phoneNumber: call.to_number, reason, callId: call.id }),
         transfer: () => telephony.transfer(call.provider_call_id, transferNumber!),
         canTransfer: transferNumber !== null
     };
@@ -143,11 +145,22 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
     let agent: Agent | null = null;
     let recorder: CallRecorder | null = null;
     let seq = 0;
+    let connectedAt: number | null = null;                   // the answer, as the audio side sees it
     ++metrics.activeCalls;
+
+    // Abandonment is measured from the answer to the agent's first frame out
+
+    const firstFrame = () => {
+
+        const ms = performance.now() - connectedAt!;
+        connectedAt = null;
+        firstAudio(core, call, ms).catch((err: Error) => log.error({ err }, 'first audio not kept'));
+    };
 
     const socket = new AudioSocket(ws, pacer, {
         connected: ({ sampleRate }) => {
 
+            connectedAt = performance.now();
             if (call.calling_config?.record === true) {
                 recorder = new CallRecorder(sampleRate, bytesPerFrame(sampleRate));
             }
@@ -193,11 +206,24 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
             recorder?.caller(frame);
             agent?.audio(frame);
         },
-        sent: (frame) => recorder?.agent(frame),
+        sent: (frame) => {
+
+            if (connectedAt !== null) {
+                firstFrame();
+            }
+
+            recorder?.agent(frame);
+        },
         dtmf: (digit) => agent?.dtmf(digit),
         played: () => undefined,
         failed: (err) => log.error({ err }, 'voice socket failed'),
         closed: () => {
+
+            // Hung up on before a word came, after the 2 s: abandoned all the same
+
+            if (connectedAt !== null && performance.now() - connectedAt > abandonedAfterMs) {
+                firstFrame();
+            }
 
             --metrics.activeCalls;
             if (agent && agents.get(call.provider_call_id) === agent) {

@@ -1,0 +1,20 @@
+import type { Db } from '../../core/db';
+import { optOut } from '../contacts/dnc';
+import { logDecision } from './outcomes';
+
+
+// A person's stop request, honoured at once across every campaign of the tenant: the number on
+// the do-not-call list (with the call it came from), and its jobs still waiting to dial cancelled
+
+export const honourOptOut = async (db: Db, now: Date, request: { tenantId: string; phoneNumber: string; reason: string; callId: string | null }) => {
+
+    return await db.transaction(async (trx) => {
+
+        await optOut(trx, request.tenantId, { phone_number: request.phoneNumber, reason: request.reason, call_id: request.callId });
+        return await trx('dialer_jobs')
+            .where({ tenant_id: request.tenantId })
+            .whereIn('status', ['pending', 'retry_scheduled'])
+            .whereIn('lead_id', trx('leads').where({ tenant_id: request.tenantId, phone_number: request.phoneNumber }).select('id'))
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(trx, now, 'cancelled', 'the person asked not to be called'), updated_at: now });
+    });
+};

@@ -1,0 +1,89 @@
+import type { Db } from '../../core/db';
+import { holdingsOf, recordRequest, type Subject } from './subject';
+
+
+// Everything the tenant holds about one person, as JSON: leads with their campaigns' names,
+// calls with their provider events, transcripts turn by turn, recordings' metadata (not the
+// audio, which the recordings API serves) and do-not-call entries. Asking is itself recorded.
+
+const byTime = [{ column: 'created_at', order: 'asc' as const }, { column: 'id', order: 'asc' as const }];
+
+
+const leadsOf = async (db: Db, leadIds: string[]) => {
+
+    const rows = await db('leads as l')
+        .join('campaigns as c', 'c.id', 'l.campaign_id')
+        .whereIn('l.id', leadIds)
+        .orderBy([{ column: 'l.created_at', order: 'asc' }, { column: 'l.id', order: 'asc' }])
+        .select('l.*', 'c.name as campaign_name');
+
+    return rows.map(({ tenant_id: _tenant, ...lead }) => lead);
+};
+
+
+const callsOf = async (db: Db, callIds: string[]) => {
+
+    const [calls, events] = await Promise.all([
+        db('calls as k')
+            .join('campaigns as c', 'c.id', 'k.campaign_id')
+            .whereIn('k.id', callIds)
+            .orderBy([{ column: 'k.created_at', order: 'asc' }, { column: 'k.id', order: 'asc' }])
+            .select(
+                'k.id', 'k.campaign_id', 'c.name as campaign_name', 'k.lead_id', 'k.to_number as phone_number', 'k.from_number', 'k.status', 'k.outcome',
+                'k.goal_achieved', 'k.machine', 'k.attempt', 'k.duration_seconds', 'k.answered_at', 'k.ended_at', 'k.created_at'
+            ),
+        db('call_events').whereIn('call_id', callIds).orderBy('id').select('call_id', 'status', 'payload', 'received_at')
+    ]);
+
+    return calls.map((call) => ({
+        ...call,
+        events: events.filter((event) => event.call_id === call.id).map(({ call_id: _call, ...event }) => event)
+    }));
+};
+
+
+const transcriptsOf = async (db: Db, callIds: string[]) => {
+
+    const turns = await db('call_turns').whereIn('call_id', callIds).orderBy([{ column: 'call_id' }, { column: 'seq' }])
+        .select('call_id', 'seq', 'speaker', 'text', 'started_ms', 'ended_ms', 'interrupted', 'created_at');
+
+    const byCall = new Map<string, unknown[]>();
+    for (const { call_id: callId, ...turn } of turns) {
+        byCall.set(callId, [...(byCall.get(callId) ?? []), turn]);
+    }
+
+    return [...byCall].map(([callId, callTurns]) => ({ call_id: callId, turns: callTurns }));
+};
+
+
+export const exportSubject = async (db: Db, tenantId: string, subject: Subject, requestedBy: string | null) => {
+
+    const held = await holdingsOf(db, tenantId, subject);
+    const [leads, calls, transcripts, recordings, dnc] = await Promise.all([
+        leadsOf(db, held.leadIds),
+        callsOf(db, held.callIds),
+        transcriptsOf(db, held.callIds),
+        db('recordings').whereIn('call_id', held.callIds).orderBy(byTime).select('id', 'call_id', 'storage_key', 'size_bytes', 'created_at'),
+        db('dnc_numbers').where({ tenant_id: tenantId }).whereIn('phone_number', held.numbers).orderBy('created_at').select('phone_number', 'reason', 'created_at')
+    ]);
+
+    const counts = {
+        leads: leads.length,
+        calls: calls.length,
+        events: calls.reduce((sum, call) => sum + call.events.length, 0),
+        turns: transcripts.reduce((sum, transcript) => sum + transcript.turns.length, 0),
+        recordings: recordings.length,
+        dnc: dnc.length
+    };
+
+    await recordRequest(db, tenantId, 'export', subject, requestedBy, counts);
+    return {
+        subject: { phone_number: subject.phone ?? null, email: subject.email ?? null },
+        leads,
+        calls,
+        transcripts,
+        recordings: recordings.map((recording) => ({ ...recording, size_bytes: Number(recording.size_bytes) })),
+        dnc_numbers: dnc,
+        counts
+    };
+};
