@@ -193,6 +193,10 @@ describe('compliance', () => {
         const stats = await inject('GET', `/api/v1/campaigns/${id}/stats`);
         expect(stats.result).to.include({ leads_without_consent: 3 });
 
+        const listed = await inject('GET', `/api/v1/campaigns/${id}/contacts?page_size=100`);
+        const shown = (listed.result as { items: Array<{ phone_number: string; consent_at: Date | null; consent_source: string | null }> }).items.find((item) => item.phone_number === '+12125550101');
+        expect(shown).to.include({ consent_at: at('2026-11-01T12:00:00Z'), consent_source: 'web form' });
+
         // A campaign that does not require consent says nothing of it
 
         const open = await bulk(await campaign(), [{ phone_number: '+12125550108' }]);

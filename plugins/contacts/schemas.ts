@@ -59,6 +59,8 @@ export const lead = Joi.object({
     priority: Joi.number().integer().required(),
     is_high_value: Joi.boolean().required(),
     tags: Joi.array().items(Joi.string()).required(),
+    consent_at: Joi.date().allow(null).required(),
+    consent_source: Joi.string().allow(null).required(),
     status: Joi.string().required(),
     last_call_result: Joi.string().allow(null).required(),
     last_called_at: Joi.date().allow(null).required(),

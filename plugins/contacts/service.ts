@@ -8,7 +8,7 @@ import { normalizePhone, type CountryCode } from './phone';
 
 export const leadColumns = [
     'id', 'campaign_id', 'phone_number', 'first_name', 'last_name', 'email', 'country', 'timezones', 'custom_fields',
-    'priority', 'is_high_value', 'tags', 'status', 'last_call_result', 'last_called_at', 'call_attempts', 'created_at', 'updated_at'
+    'priority', 'is_high_value', 'tags', 'consent_at', 'consent_source', 'status', 'last_call_result', 'last_called_at', 'call_attempts', 'created_at', 'updated_at'
 ];
 
 
