@@ -1,4 +1,7 @@
+import Path from 'path';
+
 import type { TalkyPlugin } from '../../core/plugin';
+import { routes } from './routes';
 
 
 // The dashboard's numbers and the analytics over a tenant's calls
@@ -6,8 +9,9 @@ import type { TalkyPlugin } from '../../core/plugin';
 export const plugin: TalkyPlugin = {
     name: 'analytics',
     dependencies: ['core', 'auth', 'dialer'],
-    register() {
+    migrations: Path.join(__dirname, 'migrations'),
+    register(server) {
 
-        // routes to come
+        server.route(routes(server.plugins.core));
     }
 };
