@@ -1,5 +1,6 @@
 import Crypto from 'crypto';
 
+import type { Db } from '../../core/db';
 import type { Core } from '../../core/plugin';
 import { phoneHash } from '../contacts/dnc';
 import { applyEvent, completeIfDone, liveCall } from './events';
@@ -137,13 +138,20 @@ const screen = async (context: DialContext, row: DialRow | undefined, message: D
 };
 
 
-// The rules of the number's country, and of its region when one of its prefixes names one
+// The rules of the number's country, and of its region when one of its prefixes names one. The
+// tables are small and change by hand: each process reads them whole, once a minute.
 
 const rulesSql = `
-    SELECT r.region, to_char(r.local_start, 'HH24:MI') AS local_start, to_char(r.local_end, 'HH24:MI') AS local_end, r.max_calls_per_24h
-    FROM calling_rules r
-    WHERE r.country = ?
-      AND (r.region IS NULL OR EXISTS (SELECT 1 FROM phone_regions p WHERE p.country = r.country AND p.region = r.region AND starts_with(?, p.prefix)))`;
+    SELECT r.country, r.region, to_char(r.local_start, 'HH24:MI') AS local_start, to_char(r.local_end, 'HH24:MI') AS local_end, r.max_calls_per_24h,
+           COALESCE(array_agg(p.prefix) FILTER (WHERE p.prefix IS NOT NULL), '{}') AS prefixes
+    FROM calling_rules r LEFT JOIN phone_regions p ON p.country = r.country AND p.region = r.region
+    GROUP BY r.id`;
+
+type RuleRow = CallingRule & { country: string; prefixes: string[] };
+
+const rulesKeptMs = 60_000;
+
+const rules = new WeakMap<Db, { at: number; rows: Promise<RuleRow[]> }>();
 
 
 const rulesFor = async ({ core: { db } }: DialContext, row: DialRow): Promise<CallingRule[]> => {
@@ -152,8 +160,14 @@ const rulesFor = async ({ core: { db } }: DialContext, row: DialRow): Promise<Ca
         return [];
     }
 
-    const { rows } = await db.raw<{ rows: CallingRule[] }>(rulesSql, [row.country, row.phone_number]);
-    return rows;
+    let kept = rules.get(db);
+    if (!kept || Date.now() - kept.at > rulesKeptMs) {
+        kept = { at: Date.now(), rows: db.raw<{ rows: RuleRow[] }>(rulesSql).then(({ rows: found }) => found) };
+        rules.set(db, kept);
+        kept.rows.catch(() => rules.delete(db));
+    }
+
+    return (await kept.rows).filter((rule) => rule.country === row.country && (rule.region === null || rule.prefixes.some((prefix) => row.phone_number.startsWith(prefix))));
 };
 
 
@@ -190,14 +204,32 @@ const end = async (context: DialContext, row: DialRow, now: Date, leadStatus: st
 
 const rescreenAfterMs = 1000;
 
+const waitNotedAfterMs = 1000;
+
 
 export const dial = async (context: DialContext, message: DialMessage, stopping: () => boolean = () => false): Promise<string> => {
+
+    const wait: Wait = { note: null };
+    try {
+        return await dialing(context, message, stopping, wait);
+    }
+    finally {
+        clearTimeout(wait.note ?? undefined);                 // a wait not yet noted is not noted after the end
+    }
+};
+
+
+interface Wait {
+    note: NodeJS.Timeout | null;                 // the wait's decision, written once it has lasted
+}
+
+
+const dialing = async (context: DialContext, message: DialMessage, stopping: () => boolean, wait: Wait): Promise<string> => {
 
     const { core: { db }, slots, gate } = context;
     let row: DialRow | undefined;
     let screenedAt = 0;
     let refusals = 0;
-    let waited = false;
 
     for (;;) {
         if (!row || Date.now() - screenedAt > rescreenAfterMs) {
@@ -225,17 +257,19 @@ export const dial = async (context: DialContext, message: DialMessage, stopping:
                 return 'stopping';
             }
 
-            // Said once per message, not at every wake-up
+            // Said once per message, and only of a wait that lasts: a slot that frees within a
+            // second is the dialer's normal pace, not worth a write per call
 
-            if (!waited) {
-                waited = true;
-                await record(context, row.id, context.core.clock.now(), {}, 'waiting', acquired);
+            if (!wait.note) {
+                const waiting = row;
+                wait.note = setTimeout(() => void record(context, waiting.id, context.core.clock.now(), {}, 'waiting', acquired).catch(() => undefined), waitNotedAfterMs);
             }
 
             await gate.waitForSlot(row.campaign_id, row.tenant_id, urgent);
             continue;
         }
 
+        clearTimeout(wait.note ?? undefined);
         try {
             await gate.paced(row.tenant_id, urgent);
             if (stopping()) {

@@ -47,13 +47,37 @@ export const holidayUntil = (instant: Date, zones: readonly string[], holidays: 
 };
 
 
-// The dates a dial may meet: from yesterday (a zone behind UTC) onwards
+// The dates a dial may meet: from yesterday (a zone behind UTC) onwards. Every dial asks, so each
+// process keeps a tenant's list for a minute; this process's own changes show at once, another
+// process's within that minute.
+
+const keepMs = 60_000;
+
+const kept = new WeakMap<Db, Map<string, { at: number; dates: Promise<string[]> }>>();
+
+
+const forget = (db: Db, tenantId: string) => kept.get(db)?.delete(tenantId);
+
 
 export const upcoming = async (db: Db, tenantId: string, now: Date): Promise<Set<string>> => {
 
+    let tenants = kept.get(db);
+    if (!tenants) {
+        tenants = new Map();
+        kept.set(db, tenants);
+    }
+
+    let entry = tenants.get(tenantId);
+    if (!entry || Date.now() - entry.at > keepMs) {
+        const dates = db('tenant_holidays').where({ tenant_id: tenantId }).select(db.raw('to_char(date, \'YYYY-MM-DD\') AS date'))
+            .then((rows: Array<{ date: string }>) => rows.map((row) => row.date));
+        entry = { at: Date.now(), dates };
+        tenants.set(tenantId, entry);
+        dates.catch(() => forget(db, tenantId));
+    }
+
     const from = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
-    const rows: Array<{ date: string }> = await db('tenant_holidays').where({ tenant_id: tenantId }).where('date', '>=', from).select(db.raw('to_char(date, \'YYYY-MM-DD\') AS date'));
-    return new Set(rows.map((row) => row.date));
+    return new Set((await entry.dates).filter((date) => date >= from));
 };
 
 
@@ -75,6 +99,7 @@ export const add = async (db: Db, tenantId: string, input: { date: string; name?
         .onConflict(['tenant_id', 'date']).merge(['name'])
         .returning(columns(db) as never[]);
 
+    forget(db, tenantId);
     return holiday as Holiday;
 };
 
@@ -84,4 +109,6 @@ export const remove = async (db: Db, tenantId: string, date: string) => {
     if (!await db('tenant_holidays').where({ tenant_id: tenantId, date }).delete()) {
         throw Boom.notFound('Holiday not found');
     }
+
+    forget(db, tenantId);
 };
