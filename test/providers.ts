@@ -30,13 +30,13 @@ describe('providers', () => {
 
     it('names the setting and the choices when the chosen one is missing', () => {
 
-        const providers = new Providers(load({ STORAGE_BACKEND: 's3' }));
+        const providers = new Providers(load({ STORAGE_BACKEND: 'ftp' }));
         providers.register('storage', 'local', () => ({}) as never);
-        expect(() => providers.get('storage')).to.throw('STORAGE_BACKEND is \'s3\' but no plugin provides it (available: local)');
+        expect(() => providers.get('storage')).to.throw('STORAGE_BACKEND is \'ftp\' but no plugin provides it (available: local)');
 
         providers.require('storage');
         providers.require('stt');
-        expect(() => providers.check()).to.throw(/STORAGE_BACKEND is 's3'.*; STT_PROVIDER is 'pocketsphinx' but no plugin provides it \(available: none\)/);
+        expect(() => providers.check()).to.throw(/STORAGE_BACKEND is 'ftp'.*; STT_PROVIDER is 'pocketsphinx' but no plugin provides it \(available: none\)/);
     });
 
     it('refuses two implementations of one name', () => {
