@@ -336,6 +336,7 @@ describe('voice', () => {
 
             const { db } = harness.server.plugins.core;
             expect(await db('calls').where({ id: call.id }).first('goal_achieved')).to.equal({ goal_achieved: true });
+            await waitFor(async () => (await turns(call.id)).length >= 3);                 // the goodbye is written as the call closes
             const reply = (await turns(call.id))[2];
             expect(reply).to.include({ speaker: 'agent', text: 'Wonderful. Our team will email you the details. Goodbye.', interrupted: false });
         }
@@ -490,8 +491,10 @@ describe('voice', () => {
             await machine(call);
             await machine(call, 'beep_start');
             expect(await closed).to.equal(1000);
+            const left = 'Hi Sam, this is Ava from Acme. Please call us back.';
+            await waitFor(async () => (await turns(call.id)).some((turn: { text: string }) => turn.text === left));     // the last turn is written as the call closes
             const said = (await turns(call.id)).map((turn: { text: string }) => turn.text);
-            expect(said.at(-1)).to.equal('Hi Sam, this is Ava from Acme. Please call us back.');
+            expect(said.at(-1)).to.equal(left);
             expect(await server.plugins.core.db('calls').where({ id: call.id }).first('machine')).to.equal({ machine: true });
         }
         finally {
