@@ -11,7 +11,8 @@ import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 
 import type { Storage } from '../plugins/storage/backend';
-import { checkKey, folderStorage } from '../plugins/storage/local';
+import { checkKey } from '../plugins/storage/backend';
+import { folderStorage } from '../plugins/storage/local';
 import { s3Storage, type S3Options } from '../plugins/storage/s3';
 import { startServer } from './lib/harness';
 

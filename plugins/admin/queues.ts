@@ -3,12 +3,11 @@ import Boom from '@hapi/boom';
 import type { Db } from '../../core/db';
 import type { Core } from '../../core/plugin';
 import type { Job } from '../../core/queues';
-import { priorityQueue, tenantQueue, tenantsKey } from '../dialer/enqueue';
+import { queueNames } from '../dialer/enqueue';
 import * as Audit from './audit';
 
 
-// The bee-queue queues as Redis holds them. The names are the ones some plugin handles, and the
-// dialer's, which an api process never consumes but whose tenants Redis keeps in a set.
+// The bee-queue queues as Redis holds them (the dialer's queueNames).
 
 type QueueCore = Pick<Core, 'queues' | 'redis'>;
 
@@ -32,11 +31,7 @@ const answered = <T>(promise: Promise<T>) => {
 };
 
 
-export const names = async ({ queues, redis }: QueueCore) => {
-
-    const tenants = await answered(redis.smembers(tenantsKey));
-    return [...new Set([...queues.handled, priorityQueue, ...tenants.map(tenantQueue)])].sort();
-};
+const names = (core: QueueCore) => answered(queueNames(core));
 
 
 export const list = async (core: QueueCore) => {

@@ -28,6 +28,16 @@ export const messageId = (job: Pick<Enqueueable, 'id' | 'seq'>) => `${job.id}:${
 
 export const tenantsKey = 'dialer:tenants';
 
+
+// Every queue of the install, as Redis holds them: those some plugin handles here, and the
+// dialer's, which an api process never consumes (for the admin API and the metrics)
+
+export const queueNames = async ({ queues, redis }: Pick<Core, 'queues' | 'redis'>) => {
+
+    const tenants = await redis.smembers(tenantsKey);
+    return [...new Set([...queues.handled, priorityQueue, ...tenants.map(tenantQueue)])].sort();
+};
+
 export const tenantsChannel = (prefix: string) => `${prefix}:dialer:tenants`;
 
 

@@ -1,14 +1,14 @@
 import { Gauge, type Registry } from 'prom-client';
 
 import type { Core } from '../../core/plugin';
-import { names } from '../admin/queues';
+import { queueNames } from '../dialer/enqueue';
 import type { Readings } from './registry';
 
 
 const states = ['waiting', 'active', 'delayed', 'failed'] as const;
 
 
-// Each queue, read with bee-queue's checkHealth at scrape time. The names are the admin API's:
+// Each queue, read with bee-queue's checkHealth at scrape time. The names are the dialer's queueNames:
 // the queues some plugin handles here and the dialer's, which an api process never consumes.
 // Queues live in Redis: every process reports the same numbers.
 
@@ -19,7 +19,7 @@ export const measureQueues = (core: Pick<Core, 'queues' | 'redis'>, readings: Re
     registers: [registry],
     async collect() {
 
-        const known = await readings.read('queues', () => names(core)) ?? [];
+        const known = await readings.read('queues', () => queueNames(core)) ?? [];
         const read = await Promise.all(known.map(async (name) => ({ name, health: await readings.read('queues', () => core.queues.get(name).checkHealth()) })));
 
         // Set in one go once every queue has answered, so that overlapping scrapes see whole sets

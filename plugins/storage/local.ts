@@ -5,21 +5,7 @@ import { pipeline } from 'stream/promises';
 
 import Boom from '@hapi/boom';
 
-import type { Storage } from './backend';
-
-
-// Keys are relative paths of word characters, dots, dashes and slashes; none may climb out of
-// the folder or name it
-
-export const checkKey = (key: string) => {
-
-    const segments = key.split('/');
-    if (!/^[\w./-]+$/.test(key) || segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-        throw Boom.badRequest(`Invalid storage key '${key}'`);
-    }
-
-    return key;
-};
+import { checkKey, type Storage } from './backend';
 
 
 const missing = (err: unknown) => ['ENOENT', 'EISDIR', 'ENOTDIR'].includes(String((err as { code?: string }).code));

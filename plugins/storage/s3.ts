@@ -4,8 +4,7 @@ import type * as ClientS3 from '@aws-sdk/client-s3';
 import type * as LibStorage from '@aws-sdk/lib-storage';
 import Boom from '@hapi/boom';
 
-import type { Storage } from './backend';
-import { checkKey } from './local';
+import { checkKey, type Storage } from './backend';
 
 
 export interface S3Options {
