@@ -170,7 +170,7 @@ const main = async () => {
         const uuids = await liveCalls(server);
         const phrases = await Promise.all(said.map(async (text) => (await speech(text, rate)).toString('base64')));
         const file = Path.join(Os.tmpdir(), `talky-voice-${process.pid}.json`);
-        Fs.writeFileSync(file, JSON.stringify({ phrases, uris: uuids.map((uuid) => `ws://127.0.0.1:${port}/api/v1/ws/voice/${uuid}?token=${voiceToken(config.jwtSecret!, uuid)}`) }));
+        Fs.writeFileSync(file, JSON.stringify({ phrases, port, secret: config.jwtSecret, uuids }));
 
         const metrics = server.plugins.voice.metrics;
         let maxLive = 0;
@@ -287,9 +287,10 @@ const call = (uri: string, phrases: Buffer[]) => new Promise<{ ok: boolean; clea
 
 const callers = async (file: string, perSecond: number) => {
 
-    const { phrases, uris } = JSON.parse(Fs.readFileSync(file, 'utf8')) as { phrases: string[]; uris: string[] };
+    const { phrases, port, secret, uuids } = JSON.parse(Fs.readFileSync(file, 'utf8')) as { phrases: string[]; port: number; secret: string; uuids: string[] };
     const audio = phrases.map((phrase) => Buffer.from(phrase, 'base64'));
-    const results = await Promise.all(uris.map((uri, i) => new Promise((resolve) => setTimeout(resolve, i * 1000 / perSecond)).then(() => call(uri, audio))));
+    const uri = (uuid: string) => `ws://127.0.0.1:${port}/api/v1/ws/voice/${uuid}?token=${voiceToken(secret, uuid, Date.now())}`;        // answered as it connects
+    const results = await Promise.all(uuids.map((uuid, i) => new Promise((resolve) => setTimeout(resolve, i * 1000 / perSecond)).then(() => call(uri(uuid), audio))));
     process.stdout.write(JSON.stringify(results));
 };
 

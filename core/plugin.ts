@@ -1,6 +1,7 @@
 import Path from 'path';
 
 import type { Plugin, Server } from '@hapi/hapi';
+import type Joi from 'joi';
 import type { Logger } from 'pino';
 
 import type { Config } from '../config';
@@ -33,6 +34,7 @@ export interface Core {
     readonly live: LiveEvents;
     readonly logger: Logger;
     readonly clock: Clock;
+    readonly tenantSettings: TenantSettings;
     readonly runsWorkers: boolean;
     readonly servesApi: boolean;
     migrate(): Promise<string[]>;
@@ -45,11 +47,36 @@ declare module '@hapi/hapi' {
 }
 
 
-// A Talky plugin is a hapi plugin that may also name its migrations folder
+// A Talky plugin is a hapi plugin that may also name its migrations folder, and the settings it
+// keeps as columns of the tenants row (added by its migrations) that a tenant's owner may change
+
+export type TenantSettings = Readonly<Record<string, Joi.Schema>>;
 
 export type TalkyPlugin<T = void> = Plugin<T> & {
     name: string;
     migrations?: string;
+    tenantSettings?: TenantSettings;
+};
+
+
+// Every plugin's tenant settings, each name declared once
+
+export const tenantSettingsOf = (plugins: TalkyPlugin<any>[]): TenantSettings => {
+
+    const settings: Record<string, Joi.Schema> = {};
+    const owners: Record<string, string> = {};
+    for (const plugin of plugins) {
+        for (const [name, schema] of Object.entries(plugin.tenantSettings ?? {})) {
+            if (owners[name]) {
+                throw new Error(`Plugins '${owners[name]}' and '${plugin.name}' both declare the tenant setting '${name}'`);
+            }
+
+            owners[name] = plugin.name;
+            settings[name] = schema;
+        }
+    }
+
+    return settings;
 };
 
 
@@ -82,13 +109,14 @@ export const loadPlugin = (spec: string, cwd = process.cwd()): TalkyPlugin => {
 interface CoreOptions {
     config: Config;
     migrations: string[];
+    tenantSettings: TenantSettings;
     clock: Clock;
 }
 
 
 export const corePlugin: Plugin<CoreOptions> = {
     name: 'core',
-    register(server: Server, { config, migrations, clock }) {
+    register(server: Server, { config, migrations, tenantSettings, clock }) {
 
         const logger = server.logger;
         const redis = createRedis(config.redisUrl, config.redisPrefix, logger);
@@ -96,6 +124,7 @@ export const corePlugin: Plugin<CoreOptions> = {
             config,
             logger,
             clock,
+            tenantSettings,
             db: createDb(config.databaseUrl, config.databasePoolMax, logger),
             redis,
             queues: new Queues({ url: config.redisUrl, prefix: config.redisPrefix, logger }),

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 
 
-// Response shapes every plugin's routes share
+// Shapes every plugin's routes share
 
 export const noContent = Joi.any().description('No content');
 
@@ -18,3 +18,20 @@ export const pageQuery = {
     page: Joi.number().integer().min(1).default(1),
     page_size: Joi.number().integer().min(1).max(100).default(50)
 };
+
+
+// An IANA time zone name, as Intl knows them
+
+const isTimeZone = (zone: string) => {
+
+    try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+    }
+    catch {
+        return false;
+    }
+};
+
+export const timezone = Joi.string().max(64).custom((value: string, helpers) => (isTimeZone(value) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '{{#label}} must be an IANA time zone such as America/New_York' });

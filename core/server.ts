@@ -8,7 +8,7 @@ import { registerDocs } from './docs';
 import { failAction, registerErrorFormat } from './errors';
 import { routes as healthRoutes } from './health';
 import { createLogger, loggingPlugin } from './logging';
-import { corePlugin, loadPlugin, systemClock, type Clock, type TalkyPlugin } from './plugin';
+import { corePlugin, loadPlugin, systemClock, tenantSettingsOf, type Clock, type TalkyPlugin } from './plugin';
 
 
 export interface ServerOptions {
@@ -32,6 +32,8 @@ export const createServer = async (config: Config, options: ServerOptions = {}) 
         ...(options.plugins ?? [])
     ];
 
+    const tenantSettings = tenantSettingsOf(plugins);
+
     const server = Hapi.server({
         host: config.host,
         port: config.port,
@@ -50,7 +52,12 @@ export const createServer = async (config: Config, options: ServerOptions = {}) 
     await server.register(loggingPlugin(logger));
     await server.register({
         plugin: corePlugin,
-        options: { config, clock: options.clock ?? systemClock, migrations: plugins.map((plugin) => plugin.migrations).filter((folder): folder is string => Boolean(folder)) }
+        options: {
+            config,
+            clock: options.clock ?? systemClock,
+            migrations: plugins.map((plugin) => plugin.migrations).filter((folder): folder is string => Boolean(folder)),
+            tenantSettings
+        }
     });
 
     registerErrorFormat(server);

@@ -516,6 +516,80 @@ describe('auth', () => {
         });
     });
 
+    describe('tenant settings', () => {
+
+        const patch = (payload: unknown, token: string) => server.inject({ method: 'PATCH', url: '/api/v1/tenants/me/settings', payload: payload as object, headers: bearer(token) });
+
+        it('show every enabled plugin\'s settings with their defaults', async () => {
+
+            const owner = await signIn();
+            const res = await get('/api/v1/tenants/me/settings', owner.accessToken);
+            expect(res.statusCode, res.payload).to.equal(200);
+            expect(res.result).to.equal({
+                business_name: 'Acme Corp',
+                disclosure_mode: 'add',
+                timezone: 'UTC',
+                recording_retention_days: null,
+                transcript_retention_days: null
+            });
+        });
+
+        it('are changed by the owner, one or several at once, for the owner\'s tenant only', async () => {
+
+            const owner = await signIn();
+            const other = await signIn();
+
+            const changed = await patch({ disclosure_mode: 'refuse', timezone: 'America/New_York', business_name: '  Acme Holdings ' }, owner.accessToken);
+            expect(changed.statusCode, changed.payload).to.equal(200);
+            expect(changed.result).to.include({ disclosure_mode: 'refuse', timezone: 'America/New_York', business_name: 'Acme Holdings', recording_retention_days: null });
+            expect((await get('/api/v1/tenants/me/settings', owner.accessToken)).result).to.equal(changed.result);
+
+            const again = await patch({ recording_retention_days: 30 }, owner.accessToken);
+            expect(again.result).to.include({ recording_retention_days: 30, disclosure_mode: 'refuse' });
+
+            expect((await get('/api/v1/tenants/me/settings', other.accessToken)).result).to.include({ business_name: 'Acme Corp', disclosure_mode: 'add', timezone: 'UTC', recording_retention_days: null });
+
+            // The analytics count in the tenant's zone from now on
+
+            const analytics = await get('/api/v1/analytics/calls', owner.accessToken);
+            expect((analytics.result as { timezone: string }).timezone).to.equal('America/New_York');
+        });
+
+        it('refuse bad values, unknown names and an empty change with a 400 and change nothing', async () => {
+
+            const owner = await signIn();
+            const bad = [
+                [{ disclosure_mode: 'ignore' }, '"disclosure_mode" must be one of [add, refuse]'],
+                [{ timezone: 'Mars/Olympus' }, '"timezone" must be an IANA time zone such as America/New_York'],
+                [{ business_name: '' }, '"business_name" is not allowed to be empty'],
+                [{ plan_id: 'enterprise' }, '"plan_id" is not allowed'],
+                [{ minutes_remaining: 100000 }, '"minutes_remaining" is not allowed'],
+                [{}, 'Name at least one setting to change']
+            ] as const;
+
+            for (const [payload, detail] of bad) {
+                const res = await patch(payload, owner.accessToken);
+                expect(res.statusCode, JSON.stringify(payload)).to.equal(400);
+                expect(res.result).to.equal({ detail });
+            }
+
+            expect((await get('/api/v1/tenants/me/settings', owner.accessToken)).result).to.include({ disclosure_mode: 'add', timezone: 'UTC', business_name: 'Acme Corp' });
+        });
+
+        it('are read by every member, and changed by owners only', async () => {
+
+            const owner = await signIn();
+            const created = await post('/api/v1/auth/api-keys', { name: 'Reader' }, bearer(owner.accessToken));
+            const key = (created.result as { key: string }).key;
+
+            expect((await get('/api/v1/tenants/me/settings', key)).statusCode).to.equal(200);
+            const refused = await patch({ disclosure_mode: 'refuse' }, key);
+            expect(refused.statusCode).to.equal(403);
+            expect((await get('/api/v1/tenants/me/settings', key)).result).to.include({ disclosure_mode: 'add' });
+            expect((await get('/api/v1/tenants/me/settings')).statusCode).to.equal(401);
+        });
+    });
+
     describe('first admin', () => {
 
         it('is made from ADMIN_EMAILS at start for an already registered user', async () => {

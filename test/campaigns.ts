@@ -76,7 +76,8 @@ describe('campaigns', () => {
         expect((kept.result as Record<string, unknown>).script_config).to.equal(open);
         expect((kept.result as Record<string, unknown>).warnings).to.not.exist();
 
-        await server.plugins.core.db('tenants').where({ id: tenant.tenantId }).update({ disclosure_mode: 'refuse' });
+        const refusing = await call('PATCH', '/api/v1/tenants/me/settings', { disclosure_mode: 'refuse' }, tenant.headers);
+        expect(refusing.statusCode, refusing.payload).to.equal(200);
         const refused = await call('POST', '/api/v1/campaigns', { name: 'Anonymous', script_config: { greeting: 'Hi, this is Ava from {company_name}.' } }, tenant.headers);
         expect(refused.statusCode).to.equal(400);
         expect(refused.result).to.equal({ detail: '"script_config.greeting" must say that the caller is an AI assistant' });

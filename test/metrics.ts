@@ -397,7 +397,7 @@ describe('metrics of a real call', () => {
         const harness = await startServer({ metricsToken: token, role: 'api' }, { listen: true });
         const { server, config } = harness;
         const call = await callOf(server, 'in_progress');
-        const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+        const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(config.jwtSecret!, call.uuid, Date.now())}`, contentType: 'audio/l16;rate=16000' }, 1);
         const turns = () => server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
         try {
             await waitFor(async () => (await turns()).length >= 1, 20_000);

@@ -2,12 +2,14 @@ import Path from 'path';
 
 import Code from '@hapi/code';
 import Lab from '@hapi/lab';
+import Joi from 'joi';
 import Pino from 'pino';
 import { Writable } from 'stream';
 
 import { loadPlugin } from '../core/plugin';
 import { createServer } from '../core/server';
 import { startServer, testConfig, type Harness } from './lib/harness';
+import { signUp } from './lib/session';
 
 
 const { describe, it, before, after } = exports.lab = Lab.script();
@@ -56,6 +58,23 @@ describe('server', () => {
 
             expect(() => loadPlugin('talky-no-such-plugin')).to.throw(/TALKY_PLUGINS: cannot load 'talky-no-such-plugin'/);
             expect(() => loadPlugin(Path.join(__dirname, 'lib', 'harness'))).to.throw(/does not export a hapi plugin/);
+        });
+
+        it('adds a plugin\'s tenant settings to the tenant\'s', async () => {
+
+            const owner = await signUp(harness.server);
+            const shown = await harness.server.inject({ url: '/api/v1/tenants/me/settings', headers: owner.headers });
+            expect(shown.result).to.include({ echo_signature: null, disclosure_mode: 'add' });
+
+            const changed = await harness.server.inject({ method: 'PATCH', url: '/api/v1/tenants/me/settings', payload: { echo_signature: ' Echo ' }, headers: owner.headers });
+            expect(changed.statusCode, changed.payload).to.equal(200);
+            expect(changed.result).to.include({ echo_signature: 'Echo' });
+        });
+
+        it('refuses two plugins declaring the same tenant setting', async () => {
+
+            const copycat = { name: 'copycat', tenantSettings: { timezone: Joi.string() }, register: () => undefined };
+            await expect(createServer(testConfig(), { plugins: [copycat] })).to.reject('Plugins \'analytics\' and \'copycat\' both declare the tenant setting \'timezone\'');
         });
 
         it('refuses a provider choice that no plugin provides before listening', async () => {

@@ -172,7 +172,7 @@ describe('voice', () => {
         await deepgram.close();
     });
 
-    const connect = (uuid: string, token = voiceToken(secret, uuid), contentType = 'audio/l16;rate=16000') => {
+    const connect = (uuid: string, token = voiceToken(secret, uuid, Date.now()), contentType = 'audio/l16;rate=16000') => {
 
         return new VoiceLeg({ uri: `${base}/${encodeURIComponent(uuid)}?token=${encodeURIComponent(token)}`, contentType, headers: { call_uuid: uuid } }, 1);
     };
@@ -204,17 +204,24 @@ describe('voice', () => {
 
         const call = await liveCall();
         expect(await refusal(`${base}/${call.uuid}`)).to.equal(401);
-        expect(await refusal(`${base}/${call.uuid}?token=${voiceToken('another secret entirely', call.uuid)}`)).to.equal(401);
-        expect(await refusal(`${base}/unknown-call?token=${voiceToken(secret, 'unknown-call')}`)).to.equal(404);
+        expect(await refusal(`${base}/${call.uuid}?token=${voiceToken('another secret entirely', call.uuid, Date.now())}`)).to.equal(401);
+        expect(await refusal(`${base}/unknown-call?token=${voiceToken(secret, 'unknown-call', Date.now())}`)).to.equal(404);
+
+        // The answer's time is signed with the call: changed, or missing, it is refused
+
+        const [, signature] = voiceToken(secret, call.uuid, 1_700_000_000_000).split('.');
+        expect(await refusal(`${base}/${call.uuid}?token=1700000009999.${signature}`)).to.equal(401);
+        expect(await refusal(`${base}/${call.uuid}?token=${signature}`)).to.equal(401);
+        expect(await refusal(`${base}/${call.uuid}?token=1700000000000.${signature}.x`)).to.equal(401);
 
         const ended = await liveCall({}, 'completed');
-        expect(await refusal(`${base}/${ended.uuid}?token=${voiceToken(secret, ended.uuid)}`)).to.equal(404);
+        expect(await refusal(`${base}/${ended.uuid}?token=${voiceToken(secret, ended.uuid, Date.now())}`)).to.equal(404);
     });
 
     it('closes a socket whose first frame is not websocket:connected, or whose audio it cannot play', async () => {
 
         const call = await liveCall();
-        const url = `${base}/${call.uuid}?token=${voiceToken(secret, call.uuid)}`;
+        const url = `${base}/${call.uuid}?token=${voiceToken(secret, call.uuid, Date.now())}`;
 
         const closedWith = (first: string | Buffer) => new Promise<{ code: number; reason: string }>((resolve) => {
 
@@ -373,7 +380,9 @@ describe('voice', () => {
         await db('campaigns').where({ id: older.campaignId }).update({ script_config: JSON.stringify({ greeting: 'Hi {first_name}, got a minute?' }) });
         const { business_name: business } = await db('tenants').where({ id: older.tenantId }).first('business_name');
 
-        const legs = [connect(recorded.uuid), connect(older.uuid)];
+        // Answered 3 s before the provider opened its socket: late however quick the agent
+
+        const legs = [connect(recorded.uuid), connect(older.uuid, voiceToken(secret, older.uuid, Date.now() - 3000))];
         try {
             await waitFor(async () => (await turns(recorded.id)).length >= 1 && (await turns(older.id)).length >= 1, 20_000);
             expect((await turns(recorded.id))[0].text).to.equal('Hello Sam, this is Ava, an AI assistant calling from Acme. To stop these calls, say stop or press 9. This call is recorded.');
@@ -384,6 +393,10 @@ describe('voice', () => {
             const measured = await db('calls').where({ id: recorded.id }).first('abandoned', 'first_audio_ms');
             expect(measured.abandoned).to.be.false();
             expect(measured.first_audio_ms as number).to.be.between(-1, 2000);
+
+            const late = await db('calls').where({ id: older.id }).first('abandoned', 'first_audio_ms');
+            expect(late.abandoned).to.be.true();
+            expect(late.first_audio_ms as number).to.be.between(2999, 20_000);
         }
         finally {
             legs.forEach((leg) => leg.close());
@@ -455,7 +468,7 @@ describe('voice', () => {
             const row = (answeredAt: Date, abandoned: boolean, machine = false) => ({ id: Crypto.randomUUID(), tenant_id: call.tenantId, campaign_id: call.campaignId, lead_id: leadId, job_id: jobId, attempt: 1, provider: 'simulator', to_number: '+12125550100', status: 'completed', outcome: machine ? 'voicemail' : 'goal_not_achieved', machine, answered_at: answeredAt, first_audio_ms: abandoned ? 2600 : 400, abandoned });
             await db('calls').insert([row(earlier, true), ...Array.from({ length: 19 }, () => row(hourAgo, false)), row(hourAgo, true, true)]);
 
-            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${slow.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(slow.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000', headers: { call_uuid: call.uuid } }, 1);
+            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${slow.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(slow.config.jwtSecret!, call.uuid, Date.now())}`, contentType: 'audio/l16;rate=16000', headers: { call_uuid: call.uuid } }, 1);
             try {
                 await waitFor(async () => (await db('campaigns').where({ id: call.campaignId }).first('status')).status === 'paused', 10_000);
                 const measured = await db('calls').where({ id: call.id }).first('abandoned', 'first_audio_ms');
@@ -589,7 +602,7 @@ describe('voice', () => {
 
                 openai.reply(reply);
                 const call = await liveCallOf(failing.server);
-                const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${failing.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(failing.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+                const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${failing.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(failing.config.jwtSecret!, call.uuid, Date.now())}`, contentType: 'audio/l16;rate=16000' }, 1);
                 const closed = new Promise((resolve) => leg.once('close', resolve));
                 const turnsOf = () => failing.server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
                 let frames = 0;
@@ -622,7 +635,7 @@ describe('voice', () => {
         try {
             const call = await liveCallOf(speaking.server);
             cartesia.script.drop = true;                            // the greeting's first piece, then the connection is cut
-            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${speaking.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(speaking.config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+            const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${speaking.server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(speaking.config.jwtSecret!, call.uuid, Date.now())}`, contentType: 'audio/l16;rate=16000' }, 1);
             let frames = 0;
             leg.on('audio', () => ++frames);
             expect(await new Promise((resolve) => leg.once('close', resolve))).to.equal(1000);
@@ -669,7 +682,7 @@ describe('voice offline', () => {
         const harness = await startServer({}, { listen: true });
         const { server, config } = harness;
         const call = await liveCallOf(server);
-        const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(config.jwtSecret!, call.uuid)}`, contentType: 'audio/l16;rate=16000' }, 1);
+        const leg = new VoiceLeg({ uri: `ws://127.0.0.1:${server.info.port}/api/v1/ws/voice/${call.uuid}?token=${voiceToken(config.jwtSecret!, call.uuid, Date.now())}`, contentType: 'audio/l16;rate=16000' }, 1);
         const turns = () => server.plugins.core.db('call_turns').where({ call_id: call.id }).orderBy('seq');
         try {
             expect(config).to.include({ sttProvider: 'pocketsphinx', llmProvider: 'scripted', ttsProvider: 'espeak' });

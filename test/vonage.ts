@@ -16,7 +16,7 @@ import { connectNcco } from '../plugins/vonage/ncco';
 import { queryBody, signWebhook } from '../plugins/vonage/signature';
 import { telephonyError, VonageTelephony } from '../plugins/vonage/telephony';
 import { webhookUrls } from '../plugins/vonage/urls';
-import { voiceToken } from '../plugins/voice/token';
+import { verifyVoiceToken, voiceToken } from '../plugins/voice/token';
 import { startVonage, type VonageSimulator } from './fakes/vonage';
 import { startServer, waitFor, type Harness } from './lib/harness';
 import { lifecycleDouble, type Recorded } from './lib/lifecycle';
@@ -340,26 +340,38 @@ describe('vonage webhooks', () => {
         headers: { authorization: `Bearer ${signWebhook(secret, queryBody(new URL(signedUrl, 'http://x').searchParams))}` }
     });
 
-    const connect = (uuid: string, callId: string, attempt: number, from = '14155550100') => ({
+    const connect = (uuid: string, callId: string, attempt: number, answeredAt: number, from = '14155550100') => ({
         action: 'connect',
         eventUrl: [`https://talky.example.com/api/v1/webhooks/vonage/event?call_id=${callId}&attempt=${attempt}`],
         from,
         endpoint: [{
             type: 'websocket',
-            uri: `wss://talky.example.com/api/v1/ws/voice/${uuid}?token=${voiceToken(server.plugins.core.config.jwtSecret!, uuid)}`,
+            uri: `wss://talky.example.com/api/v1/ws/voice/${uuid}?token=${voiceToken(server.plugins.core.config.jwtSecret!, uuid, answeredAt)}`,
             'content-type': 'audio/l16;rate=16000',
             headers: { call_uuid: uuid, call_id: callId }
         }]
     });
+
+    // The voice socket's token carries the answer's time, signed
+
+    const answerTimeOf = (ncco: unknown) => {
+
+        const { endpoint: [{ uri }] } = (ncco as Array<{ action: string; endpoint: Array<{ uri: string }> }>).find((action) => action.action === 'connect')!;
+        const token = new URL(uri).searchParams.get('token')!;
+        return verifyVoiceToken(server.plugins.core.config.jwtSecret!, new URL(uri).pathname.split('/').at(-1)!, token)!;
+    };
 
     describe('answer', () => {
 
         it('answers a GET with the NCCO connecting the call to its voice socket', async () => {
 
             forget();
+            const before = Date.now();
             const res = await get('/api/v1/webhooks/vonage/answer?call_id=c1&attempt=2&to=12125550123&from=14155550111&uuid=u-1&conversation_uuid=CON-1');
             expect(res.statusCode, res.payload).to.equal(200);
-            expect(res.result).to.equal([connect('u-1', 'c1', 2, '14155550111')]);
+            const answeredAt = answerTimeOf(res.result);
+            expect(answeredAt).to.be.between(before - 1, Date.now() + 1);
+            expect(res.result).to.equal([connect('u-1', 'c1', 2, answeredAt, '14155550111')]);
             expect(recorded.answers).to.equal([{ callId: 'c1', attempt: 2, providerCallId: 'u-1', conversationId: 'CON-1' }]);
         });
 
@@ -377,7 +389,7 @@ describe('vonage webhooks', () => {
                     eventUrl: ['https://talky.example.com/api/v1/webhooks/vonage/recording?call_id=recorded'],
                     eventMethod: 'POST'
                 },
-                connect('u-2', 'recorded', 1)
+                connect('u-2', 'recorded', 1, answerTimeOf(res.result))
             ]);
 
             expect(recorded.answers).to.equal([{ callId: 'recorded', attempt: 1, providerCallId: 'u-2', conversationId: 'CON-2' }]);

@@ -1,6 +1,7 @@
 import Path from 'path';
 
 import type { TalkyPlugin } from '../../core/plugin';
+import { timezone } from '../../core/schemas';
 import { routes } from './routes';
 
 
@@ -10,6 +11,9 @@ export const plugin: TalkyPlugin = {
     name: 'analytics',
     dependencies: ['core', 'auth', 'dialer'],
     migrations: Path.join(__dirname, 'migrations'),
+    tenantSettings: {
+        timezone: timezone.description('The time zone the dashboard and the analytics count days and hours in')
+    },
     register(server) {
 
         server.route(routes(server.plugins.core));

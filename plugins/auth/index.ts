@@ -3,6 +3,7 @@ import Path from 'path';
 import type { TalkyPlugin } from '../../core/plugin';
 import { mailQueue, sendLink, type LinkRequest } from './jobs';
 import { routes } from './routes';
+import { tenantSettings } from './schemas';
 import { promoteAdmins, type AuthSettings } from './service';
 import { registerStrategies } from './strategy';
 
@@ -14,6 +15,7 @@ export const plugin: TalkyPlugin = {
     name: 'auth',
     dependencies: ['core', 'plans'],
     migrations: Path.join(__dirname, 'migrations'),
+    tenantSettings,
     async register(server) {
 
         const core = server.plugins.core;

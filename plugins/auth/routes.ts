@@ -10,6 +10,7 @@ import * as Keys from './keys';
 import * as Schemas from './schemas';
 import * as Auth from './service';
 import { signAccessToken } from './strategy';
+import * as Tenants from './tenants';
 import { currentUser, type Credentials } from './users';
 
 
@@ -36,6 +37,9 @@ export const routes = (core: Core, settings: Auth.AuthSettings): ServerRoute[] =
     };
 
     const credentialsOf = (request: Request) => request.auth.credentials as unknown as Credentials;
+
+    const settingNames = Object.keys(core.tenantSettings);
+    const settingSchemas = Schemas.settingsOf(core.tenantSettings);
 
     return [
         {
@@ -188,6 +192,29 @@ export const routes = (core: Core, settings: Auth.AuthSettings): ServerRoute[] =
                     const key = await Keys.create(db, caller.tenant_id, caller.id, (request.payload as { name: string }).name);
                     return h.response(key).code(201);
                 }
+            }
+        },
+        {
+            method: 'GET',
+            path: '/tenants/me/settings',
+            options: {
+                description: 'The tenant\'s settings',
+                notes: 'Each enabled plugin adds its own: the business name, the disclosure mode, the time zone of the analytics, how long recordings and transcripts are kept.',
+                tags: ['api', 'tenants'],
+                response: { schema: settingSchemas.shown },
+                handler: (request) => Tenants.settings(db, callerOf(request.auth.credentials).tenant_id, settingNames)
+            }
+        },
+        {
+            method: 'PATCH',
+            path: '/tenants/me/settings',
+            options: {
+                auth: requireOwner,
+                description: 'Change one or more of the tenant\'s settings',
+                tags: ['api', 'tenants'],
+                validate: { payload: settingSchemas.changes },
+                response: { schema: settingSchemas.shown },
+                handler: (request) => Tenants.changeSettings(db, callerOf(request.auth.credentials).tenant_id, settingNames, request.payload as Record<string, unknown>)
             }
         },
         {

@@ -68,3 +68,18 @@ export const createdApiKey = Joi.object({ ...apiKeyFields, key: Joi.string().req
 export const apiKeys = Joi.object({ api_keys: Joi.array().items(apiKey).required() }).label('ApiKeys');
 
 export const apiKeyId = Joi.object({ key_id: Joi.string().guid().required() });
+
+
+// The tenant's own setting; the other plugins declare theirs beside their routes
+
+export const tenantSettings = {
+    business_name: text.description('The business the agent calls for: its {company_name} unless a campaign names another')
+};
+
+
+// Built from every plugin's declarations: the settings shown, and a change of one or more
+
+export const settingsOf = (declared: Readonly<Record<string, Joi.Schema>>) => ({
+    shown: Joi.object(Object.fromEntries(Object.entries(declared).map(([name, schema]) => [name, schema.required()]))).label('TenantSettings'),
+    changes: Joi.object(declared).min(1).messages({ 'object.min': 'Name at least one setting to change' }).label('TenantSettingsChanges')
+});

@@ -1,21 +1,10 @@
 import Joi from 'joi';
 
-
-const isTimeZone = (zone: string) => {
-
-    try {
-        new Intl.DateTimeFormat('en-US', { timeZone: zone });
-        return true;
-    }
-    catch {
-        return false;
-    }
-};
+import { timezone } from '../../core/schemas';
+import { disclosureModes } from './disclosure';
 
 
 const hhmm = Joi.string().pattern(/^([01]\d|2[0-3]):[0-5]\d$/).messages({ 'string.pattern.base': '{{#label}} must be a time as HH:MM' });
-
-const timezone = Joi.string().max(64).custom((value, helpers) => (isTimeZone(value) ? value : helpers.error('any.invalid'))).messages({ 'any.invalid': '{{#label}} must be an IANA time zone such as America/New_York' });
 
 const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -125,3 +114,10 @@ export const client = Joi.object({
 export const clients = Joi.object({ clients: Joi.array().items(client).required() }).label('Clients');
 
 export const clientId = Joi.object({ client_id: Joi.string().guid().required() });
+
+
+// Kept on the tenant: whether a greeting without the AI disclosure gets one added or is refused
+
+export const tenantSettings = {
+    disclosure_mode: Joi.string().valid(...disclosureModes).description('A campaign greeting that does not say it is an AI assistant calling for the business: add a disclosure sentence (with a warning), or refuse the campaign (400)')
+};

@@ -1,6 +1,5 @@
 import type Http from 'http';
 import Path from 'path';
-import { performance } from 'perf_hooks';
 
 import Boom from '@hapi/boom';
 import type { WebSocket } from 'ws';
@@ -16,7 +15,7 @@ import { agentCall } from './prompt';
 import { CallRecorder } from './recorder';
 import * as Service from './service';
 import { AudioSocket } from './socket';
-import { validVoiceToken } from './token';
+import { verifyVoiceToken } from './token';
 import type { CallActions } from './tools';
 
 
@@ -65,7 +64,7 @@ export const plugin: TalkyPlugin = {
         core.providers.require('tts');
 
         const agents = new Map<string, Agent>();                 // by provider call id, the calls this process talks on
-        core.sockets.route<Service.SocketCall>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, call) => serve(core, server.plugins.dialer, pacer, metrics, onLatency, agents, ws, call), {
+        core.sockets.route<Attached>('/api/v1/ws/voice/{call_uuid}', (ws, request, params, { call, answeredAt }) => serve(core, server.plugins.dialer, pacer, metrics, onLatency, agents, ws, call, answeredAt), {
             maxPayload: 64 * 1024,
             authorize: (request, params) => authorize(core, request, params.call_uuid!)
         });
@@ -88,10 +87,16 @@ export const plugin: TalkyPlugin = {
 
 // Only the provider, holding the call's token, may attach, and only to a call that is live
 
-const authorize = async (core: Core, request: Http.IncomingMessage, providerCallId: string) => {
+interface Attached {
+    call: Service.SocketCall;
+    answeredAt: number;                                      // ms since the epoch, from the token
+}
+
+const authorize = async (core: Core, request: Http.IncomingMessage, providerCallId: string): Promise<Attached> => {
 
     const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
-    if (!validVoiceToken(core.config.jwtSecret!, providerCallId, token)) {
+    const answeredAt = verifyVoiceToken(core.config.jwtSecret!, providerCallId, token);
+    if (answeredAt === null) {
         throw Boom.unauthorized('This voice socket needs its call\'s token');
     }
 
@@ -100,7 +105,7 @@ const authorize = async (core: Core, request: Http.IncomingMessage, providerCall
         throw Boom.notFound('No live call has this id');
     }
 
-    return call;
+    return { call, answeredAt };
 };
 
 
@@ -126,7 +131,7 @@ const settingsOf = (core: Core): TurnSettings => {
 };
 
 
-const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMetrics, onLatency: Set<LatencyListener>, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall) => {
+const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMetrics, onLatency: Set<LatencyListener>, agents: Map<string, Agent>, ws: WebSocket, call: Service.SocketCall, answeredAt: number) => {
 
     const { db, clock, providers, logger } = core;
     const log = logger.child({ call: call.id });
@@ -145,22 +150,23 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
     let agent: Agent | null = null;
     let recorder: CallRecorder | null = null;
     let seq = 0;
-    let connectedAt: number | null = null;                   // the answer, as the audio side sees it
+    let awaitingFirstAudio = true;
     ++metrics.activeCalls;
 
-    // Abandonment is measured from the answer to the agent's first frame out
+    // Abandonment is measured from the answer (the provider's time to open this socket included)
+    // to the agent's first frame out
+
+    const sinceAnswer = () => clock.now().getTime() - answeredAt;
 
     const firstFrame = () => {
 
-        const ms = performance.now() - connectedAt!;
-        connectedAt = null;
-        firstAudio(core, call, ms).catch((err: Error) => log.error({ err }, 'first audio not kept'));
+        awaitingFirstAudio = false;
+        firstAudio(core, call, sinceAnswer()).catch((err: Error) => log.error({ err }, 'first audio not kept'));
     };
 
     const socket = new AudioSocket(ws, pacer, {
         connected: ({ sampleRate }) => {
 
-            connectedAt = performance.now();
             if (call.calling_config?.record === true) {
                 recorder = new CallRecorder(sampleRate, bytesPerFrame(sampleRate));
             }
@@ -208,7 +214,7 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
         },
         sent: (frame) => {
 
-            if (connectedAt !== null) {
+            if (awaitingFirstAudio) {
                 firstFrame();
             }
 
@@ -221,7 +227,7 @@ const serve = (core: Core, dialer: CallOutcomes, pacer: Pacer, metrics: VoiceMet
 
             // Hung up on before a word came, after the 2 s: abandoned all the same
 
-            if (connectedAt !== null && performance.now() - connectedAt > abandonedAfterMs) {
+            if (awaitingFirstAudio && sinceAnswer() > abandonedAfterMs) {
                 firstFrame();
             }
 

@@ -73,12 +73,13 @@ const dialerOf = (server: Server): CallLifecycle => {
 
 export const routes = (server: Server): ServerRoute[] => {
 
-    const { config } = server.plugins.core;
+    const { config, clock } = server.plugins.core;
     const ext = { onPostAuth: { method: signed(config.vonageSignatureSecret) } };
     const tags = ['api', 'webhooks'];
 
     const answer = async (request: Request) => {
 
+        const answeredAt = clock.now().getTime();               // the agent's first words are timed from here
         const ref = request.query as Ref;
         const call = (request.method === 'get' ? request.query : request.payload) as Answer;
         const plan = await dialerOf(server).answer({ callId: ref.call_id, attempt: ref.attempt, providerCallId: call.uuid, conversationId: call.conversation_uuid });
@@ -86,7 +87,7 @@ export const routes = (server: Server): ServerRoute[] => {
             return refusalNcco();
         }
 
-        return connectNcco(webhookUrls(publicUrlOf(server)), plan, { uuid: call.uuid, attempt: ref.attempt, from: call.from || config.vonageFromNumber, socketToken: voiceToken(config.jwtSecret!, call.uuid) });
+        return connectNcco(webhookUrls(publicUrlOf(server)), plan, { uuid: call.uuid, attempt: ref.attempt, from: call.from || config.vonageFromNumber, socketToken: voiceToken(config.jwtSecret!, call.uuid, answeredAt) });
     };
 
     const answerOptions = {
