@@ -491,6 +491,41 @@ describe('voice', () => {
         }
     });
 
+    it('counts an answered call that ended without a word from the agent as abandoned, when it lasted past the 2 s', async () => {
+
+        const { server } = harness;
+        const { db } = server.plugins.core;
+        const ended = async (call: { id: string; uuid: string }, seconds: number) => {
+
+            const { answered_at: answeredAt } = await db('calls').where({ id: call.id }).first('answered_at');
+            const endedAt = new Date(answeredAt.getTime() + seconds * 1000);
+            await server.plugins.dialer.handleEvent({ callId: call.id, attempt: 1, providerCallId: call.uuid, status: 'completed', timestamp: endedAt, endedAt, durationSeconds: seconds, raw: { status: 'completed' } });
+            return await db('calls').where({ id: call.id }).first('status', 'abandoned');
+        };
+
+        // Its socket never opened: with nineteen heard calls before it, 1 of 20 is over the 3% ceiling
+
+        const unheard = await liveCall();
+        await db('campaigns').where({ id: unheard.campaignId }).update({ status: 'running' });
+        const { lead_id: leadId, job_id: jobId } = await db('calls').where({ id: unheard.id }).first('lead_id', 'job_id');
+        const heardBefore = { tenant_id: unheard.tenantId, campaign_id: unheard.campaignId, lead_id: leadId, job_id: jobId, attempt: 1, provider: 'simulator', to_number: '+12125550100', status: 'completed', outcome: 'goal_not_achieved', answered_at: new Date(Date.now() - 3600_000), first_audio_ms: 300, abandoned: false };
+        await db('calls').insert(Array.from({ length: 19 }, () => ({ id: Crypto.randomUUID(), ...heardBefore })));
+        const [waiting] = await db('leads').insert({ tenant_id: unheard.tenantId, campaign_id: unheard.campaignId, phone_number: '+12125550199', status: 'pending' }).returning('id');
+        await db('dialer_jobs').insert({ tenant_id: unheard.tenantId, campaign_id: unheard.campaignId, lead_id: waiting.id, status: 'pending' });     // the campaign goes on
+
+        expect(await ended(unheard, 5)).to.equal({ status: 'completed', abandoned: true });
+        const campaign = await db('campaigns').where({ id: unheard.campaignId }).first('status', 'paused_reason');
+        expect(campaign.status).to.equal('paused');
+        expect(campaign.paused_reason as string).to.startWith('Abandoned calls reached 5% of live-answered calls over 30 days (1 of 20');
+
+        // Hung up on within the 2 s, or heard in time: not abandoned
+
+        expect(await ended(await liveCall(), 1.5)).to.equal({ status: 'completed', abandoned: null });
+        const heard = await liveCall();
+        await db('calls').where({ id: heard.id }).update({ first_audio_ms: 300, abandoned: false });
+        expect(await ended(heard, 30)).to.equal({ status: 'completed', abandoned: false });
+    });
+
     it('leaves the campaign\'s voicemail after the beep, or hangs up on a machine when it has none', async () => {
 
         const { server } = harness;

@@ -366,11 +366,11 @@ describe('vonage webhooks', () => {
         it('answers a GET with the NCCO connecting the call to its voice socket', async () => {
 
             forget();
-            const before = Date.now();
+            const sent = Date.now();
             const res = await get('/api/v1/webhooks/vonage/answer?call_id=c1&attempt=2&to=12125550123&from=14155550111&uuid=u-1&conversation_uuid=CON-1');
             expect(res.statusCode, res.payload).to.equal(200);
             const answeredAt = answerTimeOf(res.result);
-            expect(answeredAt).to.be.between(before - 1, Date.now() + 1);
+            expect(answeredAt).to.be.between(sent - 1, Date.now() + 1);
             expect(res.result).to.equal([connect('u-1', 'c1', 2, answeredAt, '14155550111')]);
             expect(recorded.answers).to.equal([{ callId: 'c1', attempt: 2, providerCallId: 'u-1', conversationId: 'CON-1' }]);
         });

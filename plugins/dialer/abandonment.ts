@@ -30,7 +30,7 @@ interface Window {
     rate: number;
 }
 
-const percent = (abandoned: number, answered: number) => (answered ? Math.round(abandoned / answered * 10_000) / 100 : 0);
+export const percent = (abandoned: number, answered: number) => (answered ? Math.round(abandoned / answered * 10_000) / 100 : 0);
 
 
 // Live-answered: the agent's audio was measured (the voice socket served it) and no machine took it
@@ -67,22 +67,33 @@ export const rates = async (core: Core, campaignId: string): Promise<Abandonment
 };
 
 
-// The agent's first audio went out: the call is kept as abandoned or not, and an abandoned one
-// may take its campaign over the ceiling, which pauses it with the reason
+export interface AbandonedCall {
+    id: string;
+    tenant_id: string;
+    campaign_id: string;
+    calling_config: Record<string, unknown> | null;
+}
 
-export const firstAudio = async (core: Core, call: { id: string; tenant_id: string; campaign_id: string; calling_config: Record<string, unknown> | null }, firstAudioMs: number) => {
+
+// The agent's first audio went out: the call is kept as abandoned or not
+
+export const firstAudio = async (core: Core, call: AbandonedCall, firstAudioMs: number) => {
 
     const abandoned = firstAudioMs > abandonedAfterMs;
     await core.db('calls').where({ id: call.id }).update({ first_audio_ms: Math.round(firstAudioMs), abandoned });
-    if (!abandoned) {
-        return { abandoned, paused: false };
-    }
+    return { abandoned, paused: abandoned ? await checkCeiling(core, call) : false };
+};
+
+
+// An abandoned call may take its campaign over the ceiling, which pauses it with the reason
+
+export const checkCeiling = async (core: Core, call: AbandonedCall): Promise<boolean> => {
 
     const ceiling = typeof call.calling_config?.max_abandonment_rate === 'number' ? call.calling_config.max_abandonment_rate : defaultCeiling;
     const counts = await counted(core, call.campaign_id);
     const over = windows.find((window) => counts[window.name].answered >= minimumAnswered && counts[window.name].rate > ceiling);
     if (!over) {
-        return { abandoned, paused: false };
+        return false;
     }
 
     const { rate, abandoned: count, answered } = counts[over.name];
@@ -93,6 +104,6 @@ export const firstAudio = async (core: Core, call: { id: string; tenant_id: stri
         core.live.publish({ tenant_id: call.tenant_id, type: 'campaign', campaign_id: call.campaign_id, data: { campaign_id: call.campaign_id, status: 'paused', paused_reason: reason } });
     }
 
-    return { abandoned, paused: paused > 0 };
+    return paused > 0;
 };
 

@@ -1,6 +1,7 @@
 import type { Core } from '../../core/plugin';
 import type { Storage, StoredObject } from '../storage/backend';
 import type { DialContext } from './dial';
+import { checkCeiling } from './abandonment';
 import { applyEvent, isUuid, liveCall } from './events';
 import { machineChannel, type AnswerRequest, type CallLifecycle, type CallOutcomes, type MachineNotice } from './lifecycle';
 import { liveCallStatuses } from './outcomes';
@@ -67,6 +68,10 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
             const result = await applyEvent(core.db, event, core.clock.now());
             if (result.ended) {
                 await context.slots.release(result.ended);
+            }
+
+            if (result.abandoned) {
+                await checkCeiling(core, result.abandoned);
             }
 
             if (result.change) {

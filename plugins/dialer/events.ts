@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import { prepared, Statement, type Db } from '../../core/db';
 import type { LiveEvent } from '../../core/live';
+import { abandonedAfterMs, type AbandonedCall } from './abandonment';
 import { appendDecision, liveCallStatuses, next, openJobStatuses, retryable, unansweredEnd, type Outcome } from './outcomes';
 import { ProgressWriter } from './progress';
 import type { CallEvent } from './telephony';
@@ -20,6 +21,7 @@ export interface Applied {
     applied: boolean;
     ended?: { campaignId: string; tenantId: string; callId: string };
     change?: CallChange;
+    abandoned?: AbandonedCall;                  // marked abandoned as it ended: its campaign's ceiling to check
 }
 
 
@@ -62,13 +64,14 @@ interface CallRow {
     machine: boolean;
     goal_achieved: boolean;
     answered_at: Date | null;
+    abandoned: boolean | null;
     callback_at: Date | null;
     billed_minutes: number;
     created_at: Date;
     campaign_status: string;
     max_retries: number;
     retry_delay_seconds: number;
-    calling_config: { retry_backoff?: number };
+    calling_config: { retry_backoff?: number; max_abandonment_rate?: number };
     version: string;
 }
 
@@ -202,6 +205,7 @@ const endStatement = new Statement<{ event_id: string | null; ended: boolean; se
     call AS (
         UPDATE calls SET status = 'completed', outcome = :outcome, ended_at = :endedAt, duration_seconds = :duration, billed_minutes = :billed,
             price = :price, provider_call_id = COALESCE(provider_call_id, :providerCallId), conversation_id = COALESCE(:conversation, conversation_id),
+            abandoned = CASE WHEN :unheard THEN COALESCE(abandoned, true) ELSE abandoned END,
             last_event_at = :now, updated_at = :now
         WHERE id = :callId AND xmin = CAST(:version AS xid) AND EXISTS (SELECT 1 FROM ev)
         RETURNING id
@@ -234,14 +238,20 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
     const after = placed ? next(outcome, call.attempt, { status: call.campaign_status, max_retries: call.max_retries, retry_delay_seconds: call.retry_delay_seconds, calling_config: call.calling_config }, now, call.callback_at) : null;
     const decision = after ? (after.job === 'retry_scheduled' ? 'retry' : after.job) : 'not_placed';
     const billed = Math.ceil(durationSeconds / 60);
+    const endedAt = event.endedAt ?? event.timestamp;
+
+    // Answered by a person who never heard the agent (its audio never started, as when the voice
+    // socket never opened), for longer than the 2 s: abandoned
+
+    const unheard = placed && !!call.answered_at && !call.machine && call.abandoned === null && endedAt.getTime() - call.answered_at.getTime() > abandonedAfterMs;
 
     const [row] = await endStatement.run(db, {
         callId: call.id, jobId: call.job_id, leadId: call.lead_id, tenantId: call.tenant_id, campaignId: call.campaign_id, attempt: call.attempt, version: call.version,
         status: event.status, eventProviderCallId: event.providerCallId, payload: JSON.stringify(event.raw),
-        outcome, endedAt: event.endedAt ?? event.timestamp, duration: durationSeconds, billed, price: event.price ?? null,
+        outcome, endedAt, duration: durationSeconds, billed, price: event.price ?? null,
         providerCallId: event.providerCallId.startsWith('talky:') ? null : event.providerCallId, conversation: event.conversationId ?? null,
         jobStatus: after?.job ?? 'retry_scheduled', retryAt: after ? after.retryAt : now, result: placed ? outcome : null,
-        decision,
+        decision, unheard,
         leadStatus: after?.lead ?? 'pending', calledAt: placed ? call.created_at : null, attempts: placed ? 1 : 0,
         completed: placed && call.answered_at ? 1 : 0, failed: placed && !call.answered_at ? 1 : 0,
         now
@@ -265,7 +275,8 @@ const end = async (db: Db, call: CallRow, ending: { outcome: Outcome; durationSe
     return {
         applied: true,
         ended: { campaignId: call.campaign_id, tenantId: call.tenant_id, callId: call.id },
-        change: { callId: call.id, tenantId: call.tenant_id, campaignId: call.campaign_id, status: 'completed', outcome }
+        change: { callId: call.id, tenantId: call.tenant_id, campaignId: call.campaign_id, status: 'completed', outcome },
+        ...(unheard ? { abandoned: { id: call.id, tenant_id: call.tenant_id, campaign_id: call.campaign_id, calling_config: call.calling_config } } : {})
     };
 };
 
