@@ -60,13 +60,17 @@ describe('campaigns', () => {
     it('adds the AI and business disclosure to a greeting without it, or refuses it under disclosure_mode refuse', async () => {
 
         const tenant = await signUp(server);
-        const silent = { name: 'Silent', script_config: { company_name: 'Globex', greeting: 'Hi {first_name}, do you have a minute?' } };
+        const silent = { name: 'Silent', script_config: { company_name: 'Globex', greeting: 'Hi {first_name}, do you have a minute?', voicemail_message: 'Globex here, please call us back.' } };
 
         const added = await call('POST', '/api/v1/campaigns', silent, tenant.headers);
         expect(added.statusCode, added.payload).to.equal(201);
-        const campaign = added.result as { id: string; script_config: { greeting: string }; warnings: string[] };
+        const campaign = added.result as { id: string; script_config: { greeting: string; voicemail_message: string }; warnings: string[] };
         expect(campaign.script_config.greeting).to.equal('Hi {first_name}, do you have a minute? This is an AI assistant calling on behalf of {company_name}.');
-        expect(campaign.warnings).to.equal(['"script_config.greeting" did not say that the caller is an AI assistant and the business calling (its name or {company_name}): a disclosure sentence was added to it']);
+        expect(campaign.script_config.voicemail_message).to.equal('This is an AI assistant calling on behalf of {company_name}. Globex here, please call us back.');
+        expect(campaign.warnings).to.equal([
+            '"script_config.greeting" did not say that the caller is an AI assistant and the business calling (its name or {company_name}): a disclosure sentence was added to it',
+            '"script_config.voicemail_message" did not say that the caller is an AI assistant: a disclosure sentence was added to it'
+        ]);
 
         // A greeting that discloses is kept as written, without warnings
 
@@ -86,6 +90,10 @@ describe('campaigns', () => {
         expect(edited.statusCode).to.equal(400);
         expect(edited.result).to.equal({ detail: '"script_config.greeting" must say the business calling (its name or {company_name})' });
         expect((await call('GET', `/api/v1/campaigns/${campaign.id}`, undefined, tenant.headers)).result).to.include({ script_config: open });
+
+        const voicemail = await call('PATCH', `/api/v1/campaigns/${campaign.id}`, { script_config: { ...open, voicemail_message: 'Please call Globex back.' } }, tenant.headers);
+        expect(voicemail.statusCode).to.equal(400);
+        expect(voicemail.result).to.equal({ detail: '"script_config.voicemail_message" must say that the caller is an AI assistant' });
     });
 
     it('validates the opt-out key and the abandonment ceiling', async () => {

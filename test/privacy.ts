@@ -9,8 +9,15 @@ import type { Server, ServerInjectResponse } from '@hapi/hapi';
 
 import type { Db } from '../core/db';
 import * as Dnc from '../plugins/contacts/dnc';
+import { dial, type DialContext } from '../plugins/dialer/dial';
+import { enqueue, messageId, tenantQueue } from '../plugins/dialer/enqueue';
+import type { Gate } from '../plugins/dialer/gate';
+import type { Slots } from '../plugins/dialer/slots';
+import type { Telephony } from '../plugins/dialer/telephony';
+import { eraseSubject } from '../plugins/privacy/erase';
 import { retentionQueue } from '../plugins/privacy/jobs';
 import { sweep } from '../plugins/privacy/retention';
+import { subjectOf } from '../plugins/privacy/subject';
 import type { Storage } from '../plugins/storage/backend';
 import { startServer, waitFor, type Harness } from './lib/harness';
 import { signUp } from './lib/session';
@@ -33,12 +40,7 @@ const sorted = (values: string[]) => [...values].sort();
 const days = (n: number) => n * 24 * 60 * 60 * 1000;
 
 
-// The dialer's do-not-call check (plugins/dialer/dial.ts claimSql), as it is and as the report
-// asks it to become: the person's number is the parameter
-
-const dialerPredicate = 'EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = ? AND d.phone_number = ?)';
-
-const hashedPredicate = `EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.tenant_id = ? AND d.phone_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex'))`;
+const nothing = { leads: 0, calls: 0, events: 0, turns: 0, recordings: 0, dnc: 0 };
 
 
 describe('privacy', () => {
@@ -118,7 +120,7 @@ describe('privacy', () => {
         const first = await newCampaign(a, 'Spring renewals');
         const second = await newCampaign(a, 'Autumn survey');
         const person = [
-            await addCall(a, first.id, phone, { email: email.toUpperCase() }),
+            await addCall(a, first.id, phone, { email: email.toUpperCase(), consent_at: new Date('2026-01-02T03:04:05Z'), consent_source: `web form, ${email}` }),
             await addCall(a, second.id, phone, {}, false)
         ];
 
@@ -132,6 +134,42 @@ describe('privacy', () => {
     };
 
     const requests = (tenant: Tenant) => db('privacy_requests').where({ tenant_id: tenant.tenantId }).orderBy('created_at').select('*');
+
+    // The dialer's own screening of one queue message (plugins/dialer/dial.ts), with no slot, gate
+    // or provider: a message that got past the screening would reach them and fail the test
+
+    const dialed = (message: { id: string; seq: number }) => {
+
+        const refuse = () => {
+
+            throw new Error('The message got past the screening');
+        };
+
+        const context: DialContext = {
+            core: server.plugins.core,
+            slots: { acquire: refuse } as unknown as Slots,
+            gate: { waitForSlot: refuse, paced: refuse } as unknown as Gate,
+            telephony: () => ({ placeCall: refuse }) as unknown as Telephony,
+            provider: 'simulator'
+        };
+
+        return dial(context, message);
+    };
+
+    const filesUnder = (folder: string): string[] => (Fs.existsSync(folder) ? Fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(Path.join(folder, entry.name)) : [Path.join(folder, entry.name)])) : []);
+
+    // The storage slot passed through, for a test to replace one of its methods
+
+    const wrapped = (inner: Storage): Storage => ({
+        put: (key, input, contentType) => inner.put(key, input, contentType),
+        get: (key, range) => inner.get(key, range),
+        size: (key) => inner.size(key),
+        remove: (key) => inner.remove(key)
+    });
+
+    // The audio files kept for a tenant's calls, as storage keys
+
+    const audioOf = (tenant: Tenant) => filesUnder(Path.join(harness.config.storageDir, 'recordings', tenant.tenantId)).map((file) => Path.relative(harness.config.storageDir, file));
 
 
     describe('export', () => {
@@ -149,22 +187,23 @@ describe('privacy', () => {
             expect(found.leads.map((lead: Row) => [lead.campaign_name, lead.phone_number, lead.first_name])).to.equal([['Spring renewals', phone, 'Ada'], ['Autumn survey', phone, 'Ada']]);
             expect(found.leads[0].email).to.equal(email.toUpperCase());
             expect(found.leads[0].custom_fields).to.equal({ note: `likes ${phone}` });
+            expect(found.leads[0]).to.include({ consent_at: '2026-01-02T03:04:05.000Z', consent_source: `web form, ${email}` });
             expect(found.leads[0].tenant_id).to.not.exist();
 
             expect(sorted(found.calls.map((call: Row) => call.id))).to.equal(sorted(person.map(({ call }) => call.id)));
             expect(found.calls.map((call: Row) => call.campaign_name)).to.equal([first.name, second.name]);
-            expect(found.calls[0].phone_number).to.equal(phone);
+            expect(found.calls[0]).to.include({ phone_number: phone, callback_at: null });
             expect(found.calls[0].events.map((event: Row) => [event.status, event.payload.to])).to.equal([['answered', phone.slice(1)], ['completed', phone.slice(1)]]);
 
             expect(found.transcripts).to.have.length(2);
             expect(found.transcripts.find((transcript: Row) => transcript.call_id === person[0]!.call.id).turns.map((turn: Row) => turn.text)).to.equal(['Hello, is this Ada?', `Yes, call me on ${phone}`]);
 
             const recording = person[0]!.recording!;
-            expect(found.recordings).to.equal([{ id: recording.id, call_id: recording.call_id, storage_key: recording.storage_key, size_bytes: 22, created_at: recording.created_at.toISOString() }]);
+            expect(found.recordings).to.equal([{ id: recording.id, call_id: recording.call_id, storage_key: recording.storage_key, size_bytes: 22, started_at: null, ended_at: null, created_at: recording.created_at.toISOString() }]);
             expect(res.payload).to.not.contain('audio of');
 
             expect(found.dnc_numbers).to.have.length(1);
-            expect(found.dnc_numbers[0]).to.include({ phone_number: phone, reason: 'asked on a call' });
+            expect(found.dnc_numbers[0]).to.include({ phone_number: phone, kept_as: 'number', reason: 'asked on a call', call_id: null });
             expect(found.counts).to.equal({ leads: 2, calls: 2, events: 4, turns: 4, recordings: 1, dnc: 1 });
 
             // Audited by a hash of the number alone
@@ -175,12 +214,14 @@ describe('privacy', () => {
             expect(JSON.stringify(audit)).to.not.contain(phone.slice(2));
         });
 
-        it('finds the person by email, with the calls and entries of their numbers', async () => {
+        it('finds the person by email, with the leads, calls and entries of their numbers', async () => {
 
             const { a, phone, email, person } = await world();
 
+            // The second lead has the number but no email: the number is the person's all the same
+
             const found = body(await post('/api/v1/privacy/export', a, { email: ` ${email.replace('ada', 'ADA')} ` }));
-            expect(found.leads.map((lead: Row) => lead.id)).to.equal([person[0]!.lead.id]);
+            expect(found.leads.map((lead: Row) => lead.id)).to.equal(person.map(({ lead }) => lead.id));
             expect(sorted(found.calls.map((call: Row) => call.id))).to.equal(sorted(person.map(({ call }) => call.id)));
             expect(found.dnc_numbers.map((entry: Row) => entry.phone_number)).to.equal([phone]);
             expect((await requests(a))[0].subject_hash).to.equal(sha256(email));
@@ -197,7 +238,20 @@ describe('privacy', () => {
             expect(found.counts).to.equal({ leads: 1, calls: 1, events: 2, turns: 2, recordings: 1, dnc: 1 });
 
             const nobody = body(await post('/api/v1/privacy/export', b, { phone_number: newNumber() }));
-            expect(nobody.counts).to.equal({ leads: 0, calls: 0, events: 0, turns: 0, recordings: 0, dnc: 0 });
+            expect(nobody.counts).to.equal(nothing);
+        });
+
+        it('of a person with nothing held is empty, and recorded', async () => {
+
+            const { a } = await world();
+            const stranger = newNumber();
+
+            const res = await post('/api/v1/privacy/export', a, { phone_number: stranger, email: 'nobody@example.com' });
+            expect(res.statusCode).to.equal(200);
+            expect(body(res)).to.equal({ subject: { phone_number: stranger, email: 'nobody@example.com' }, leads: [], calls: [], transcripts: [], recordings: [], dnc_numbers: [], counts: nothing });
+            const [audit, ...more] = await requests(a);
+            expect(more).to.have.length(0);
+            expect(audit).to.include({ kind: 'export', subject_hash: sha256(`${stranger}\nnobody@example.com`), counts: nothing });
         });
     });
 
@@ -221,15 +275,12 @@ describe('privacy', () => {
             return found;
         };
 
-        const filesUnder = (folder: string): string[] => Fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(Path.join(folder, entry.name)) : [Path.join(folder, entry.name)]));
-
         it('leaves nothing readable about the person, and their number blocked as a hash', async () => {
 
             const { a, b, phone, other, email, person, neighbour, elsewhere } = await world();
             const held = await rowsHolding([phone.slice(2), email]);
             expect(Object.keys(held)).to.include(['leads', 'calls', 'call_events', 'call_turns', 'dnc_numbers']);
             expect(held.leads!.some((row) => row.tenant_id === a.tenantId)).to.be.true();
-            expect(await db.raw(`SELECT ${dialerPredicate} AS blocked`, [a.tenantId, phone]).then(({ rows }) => rows[0].blocked)).to.be.true();
 
             const res = await post('/api/v1/privacy/erase', a, { phone_number: phone });
             expect(res.statusCode).to.equal(200);
@@ -248,40 +299,35 @@ describe('privacy', () => {
             expect(left.leads).to.have.length(1);
             expect(left.calls).to.have.length(1);
 
+            // Its hash only where it was asked for: the do-not-call entry and the request's own record
+
+            const hashed = await rowsHolding([sha256(phone).slice(0, 12)]);
+            expect(Object.keys(hashed).sort()).to.equal(['dnc_numbers', 'privacy_requests']);
+            expect(sorted(hashed.dnc_numbers!.map((row) => row.tenant_id))).to.equal(sorted([a.tenantId, b.tenantId]));
+
             // The audio is gone from storage; the neighbour's and B's are still there
 
             const key = person[0]!.recording!.storage_key;
             await expect(storage.size(key)).to.reject();
             expect(await storage.size(neighbour.recording!.storage_key)).to.equal(Buffer.byteLength(`audio of ${other}`));
-            const files = [a, b].flatMap((tenant) => filesUnder(Path.join(harness.config.storageDir, 'recordings', tenant.tenantId))).map((file) => Path.relative(harness.config.storageDir, file));
-            expect(sorted(files)).to.equal(sorted([neighbour.recording!.storage_key, elsewhere.recording!.storage_key]));
+            expect(sorted([...audioOf(a), ...audioOf(b)])).to.equal(sorted([neighbour.recording!.storage_key, elsewhere.recording!.storage_key]));
 
             // Calls keep their outcomes and leads, with the number replaced by a marker; leads are removed and emptied
 
-            const marker = `erased:${sha256(phone).slice(0, 12)}`;
+            const marker = 'erased';
             const calls = await db('calls').whereIn('id', person.map(({ call }) => call.id)).orderBy('created_at').select('to_number', 'lead_id', 'outcome', 'billed_minutes');
             expect(calls).to.equal(person.map(({ lead }) => ({ to_number: marker, lead_id: lead.id, outcome: 'goal_achieved', billed_minutes: 1 })));
 
-            const leads = await db('leads').whereIn('id', person.map(({ lead }) => lead.id)).select('phone_number', 'first_name', 'last_name', 'email', 'custom_fields', 'status');
-            expect(leads).to.equal(person.map(() => ({ phone_number: marker, first_name: null, last_name: null, email: null, custom_fields: {}, status: 'deleted' })));
+            const leads = await db('leads').whereIn('id', person.map(({ lead }) => lead.id)).select('phone_number', 'first_name', 'last_name', 'email', 'custom_fields', 'consent_at', 'consent_source', 'status');
+            expect(leads).to.equal(person.map(() => ({ phone_number: marker, first_name: null, last_name: null, email: null, custom_fields: {}, consent_at: null, consent_source: null, status: 'deleted' })));
             expect(await db('call_turns').whereIn('call_id', person.map(({ call }) => call.id)).count('* as n').first()).to.equal({ n: 0 });
             expect(await db('recordings').whereIn('call_id', person.map(({ call }) => call.id)).count('* as n').first()).to.equal({ n: 0 });
             expect(await db('call_events').whereIn('call_id', person.map(({ call }) => call.id)).pluck('payload')).to.equal([{}, {}, {}, {}]);
 
-            // Still refused by the dialer once its check also reads the hash; the check as it is would let it through
+            // The entry keeps the hash alone, without its reason; the list shows only numbers it holds
 
             const entry = await db('dnc_numbers').where({ tenant_id: a.tenantId, phone_hash: sha256(phone) }).first('phone_number', 'reason');
-            expect(entry).to.equal({ phone_number: null, reason: 'asked on a call' });
-            expect(await db.raw(`SELECT ${hashedPredicate} AS blocked`, [a.tenantId, phone]).then(({ rows }) => rows[0].blocked)).to.be.true();
-            expect(await db.raw(`SELECT ${dialerPredicate} AS blocked`, [a.tenantId, phone]).then(({ rows }) => rows[0].blocked)).to.be.false();
-            expect(await db.raw(`SELECT ${hashedPredicate} AS blocked`, [a.tenantId, other]).then(({ rows }) => rows[0].blocked)).to.be.true();
-            const stranger = newNumber();
-            expect(await db.raw(`SELECT ${hashedPredicate} AS blocked`, [a.tenantId, stranger]).then(({ rows }) => rows[0].blocked)).to.be.false();
-
-            // Added again, it stays a hash; the list shows only numbers it holds
-
-            expect(await Dnc.add(db, a.tenantId, [{ phone_number: phone }])).to.equal(0);
-            expect(await db('dnc_numbers').where({ tenant_id: a.tenantId }).whereNull('phone_number').count('* as n').first()).to.equal({ n: 1 });
+            expect(entry).to.equal({ phone_number: null, reason: null });
             const listed = await server.inject({ method: 'GET', url: '/api/v1/contacts/dnc', headers: a.headers });
             expect(listed.statusCode).to.equal(200);
             expect(body(listed).items.map((item: Row) => item.phone_number)).to.equal([other]);
@@ -296,12 +342,90 @@ describe('privacy', () => {
             expect(audit).to.include({ kind: 'erase', subject_hash: sha256(phone), requested_by: a.user.id, counts: body(res).erased });
             expect(JSON.stringify(audit)).to.not.contain(phone.slice(2));
 
-            // Asked again, there is nothing left to find
+            // Asked again, there is nothing left to find but the entry that keeps the number blocked
 
-            expect(body(await post('/api/v1/privacy/export', a, { phone_number: phone })).counts).to.equal({ leads: 0, calls: 0, events: 0, turns: 0, recordings: 0, dnc: 0 });
+            const again = body(await post('/api/v1/privacy/export', a, { phone_number: phone }));
+            expect(again.counts).to.equal({ ...nothing, dnc: 1 });
+            expect(again.dnc_numbers).to.equal([{ phone_number: phone, kept_as: 'hash', reason: null, call_id: null, created_at: again.dnc_numbers[0].created_at }]);
+            expect(body(await post('/api/v1/privacy/erase', a, { phone_number: phone }))).to.equal({ erased: nothing });
         });
 
-        it('cancels the person\'s waiting jobs and refuses while a call is live', async () => {
+        it('keeps the erased number refused by the dialer and found by the do-not-call endpoints', async () => {
+
+            const { a, phone, first } = await world();
+            expect((await post('/api/v1/privacy/erase', a, { phone_number: phone })).statusCode).to.equal(200);
+
+            // A lead with the number again (not through the contacts API, which would mark it dnc): its dial is refused
+
+            await db('campaigns').where({ id: first.id }).update({ status: 'running' });
+            const [lead] = await db('leads').insert({ tenant_id: a.tenantId, campaign_id: first.id, phone_number: phone, status: 'pending' }).returning('id');
+            const [job] = await db('dialer_jobs').insert({ tenant_id: a.tenantId, campaign_id: first.id, lead_id: lead.id }).returning(['id', 'seq']);
+            expect(await dialed(job)).to.equal('dnc');
+            expect(await db('leads').where({ id: lead.id }).first('status')).to.equal({ status: 'dnc' });
+
+            // Added to the list again it stays a hash, and the answer names the number given
+
+            const national = `(${phone.slice(2, 5)}) ${phone.slice(5, 8)}-${phone.slice(8)}`;
+            const added = await server.inject({ method: 'POST', url: '/api/v1/contacts/dnc', payload: { phone_number: national, reason: 'again' }, headers: a.headers });
+            expect(added.statusCode).to.equal(201);
+            expect(body(added)).to.include({ phone_number: phone, reason: null });
+            expect(await db('dnc_numbers').where({ tenant_id: a.tenantId, phone_hash: sha256(phone) }).first('phone_number')).to.equal({ phone_number: null });
+
+            // Taken off the list by its number, in any format
+
+            const remove = () => server.inject({ method: 'DELETE', url: `/api/v1/contacts/dnc/${encodeURIComponent(national)}`, headers: a.headers });
+            expect((await remove()).statusCode).to.equal(204);
+            expect(await db('dnc_numbers').where({ tenant_id: a.tenantId, phone_hash: sha256(phone) }).first()).to.not.exist();
+            expect((await remove()).statusCode).to.equal(404);
+        });
+
+        it('finds the person by email, with the other leads of their number', async () => {
+
+            const { a, b, phone, email, person, elsewhere } = await world();
+
+            const res = await post('/api/v1/privacy/erase', a, { email: email.toUpperCase() });
+            expect(body(res)).to.equal({ erased: { leads: 2, calls: 2, events: 4, turns: 4, recordings: 1, dnc: 1 } });
+            expect(await db('leads').whereIn('id', person.map(({ lead }) => lead.id)).pluck('phone_number')).to.equal(['erased', 'erased']);
+
+            const ofB = new Set([b.tenantId, elsewhere.call.id]);
+            for (const [table, rows] of Object.entries(await rowsHolding([phone.slice(2), email]))) {
+                for (const row of rows) {
+                    expect(ofB.has(row.tenant_id) || ofB.has(row.call_id), `${table} ${JSON.stringify(row)}`).to.be.true();
+                }
+            }
+
+            expect((await requests(a))[0]).to.include({ kind: 'erase', subject_hash: sha256(email) });
+        });
+
+        it('leaves no hash of a number that was not on the do-not-call list, but the request\'s', async () => {
+
+            const a = await signUp(server);
+            const phone = newNumber();
+            await addCall(a, (await newCampaign(a, 'Unlisted')).id, phone);
+
+            const res = await post('/api/v1/privacy/erase', a, { phone_number: phone });
+            expect(body(res)).to.equal({ erased: { leads: 1, calls: 1, events: 2, turns: 2, recordings: 1, dnc: 0 } });
+            expect(await rowsHolding([phone.slice(2)])).to.equal({});
+            expect(Object.keys(await rowsHolding([sha256(phone).slice(0, 12)]))).to.equal(['privacy_requests']);
+        });
+
+        it('of a person with nothing held changes nothing, and is recorded', async () => {
+
+            const { a, other, neighbour } = await world();
+            const stranger = newNumber();
+
+            const res = await post('/api/v1/privacy/erase', a, { phone_number: stranger });
+            expect(res.statusCode).to.equal(200);
+            expect(body(res)).to.equal({ erased: nothing });
+
+            const [audit, ...more] = await requests(a);
+            expect(more).to.have.length(0);
+            expect(audit).to.include({ kind: 'erase', subject_hash: sha256(stranger), requested_by: a.user.id, counts: nothing });
+            expect(await db('leads').where({ id: neighbour.lead.id }).first('phone_number', 'first_name')).to.equal({ phone_number: other, first_name: 'Bob' });
+            expect(await storage.size(neighbour.recording!.storage_key)).to.be.above(0);
+        });
+
+        it('cancels the person\'s open jobs and refuses while a call is live', async () => {
 
             const a = await signUp(server);
             const campaign = await newCampaign(a, 'Live');
@@ -309,15 +433,137 @@ describe('privacy', () => {
             const { lead, call } = await addCall(a, campaign.id, phone, { status: 'pending' }, false);
             await db('dialer_jobs').where({ lead_id: lead.id }).update({ status: 'retry_scheduled' });
 
+            // A job of another campaign left in_call though its call has ended would be dialled again once retried
+
+            const stuck = await addCall(a, (await newCampaign(a, 'Stuck')).id, phone, {}, false);
+            await db('dialer_jobs').where({ lead_id: stuck.lead.id }).update({ status: 'in_call' });
+
             await db('calls').where({ id: call.id }).update({ status: 'in_progress' });
             const refused = await post('/api/v1/privacy/erase', a, { phone_number: phone });
             expect(refused.statusCode).to.equal(409);
             expect(body(refused)).to.equal({ detail: 'A call with this person is in progress: ask again once it has ended' });
             expect(await requests(a)).to.have.length(0);
+            expect(await db('dialer_jobs').whereIn('lead_id', [lead.id, stuck.lead.id]).orderBy('created_at').pluck('status')).to.equal(['retry_scheduled', 'in_call']);
 
             await db('calls').where({ id: call.id }).update({ status: 'completed' });
             expect((await post('/api/v1/privacy/erase', a, { phone_number: phone })).statusCode).to.equal(200);
-            expect(await db('dialer_jobs').where({ lead_id: lead.id }).first('status')).to.equal({ status: 'cancelled' });
+            expect(await db('dialer_jobs').whereIn('lead_id', [lead.id, stuck.lead.id]).pluck('status')).to.equal(['cancelled', 'cancelled']);
+        });
+
+        it('leaves a dial message already queued for the person nothing to dial', async () => {
+
+            const a = await signUp(server);
+            const campaign = await newCampaign(a, 'Queued');
+            await db('campaigns').where({ id: campaign.id }).update({ status: 'running' });
+            const phone = newNumber();
+            const { lead } = await addCall(a, campaign.id, phone, { status: 'pending' }, false);
+            const [job] = await db('dialer_jobs').where({ lead_id: lead.id }).update({ status: 'pending', seq: 2 }).returning(['id', 'seq', 'tenant_id', 'priority']);
+
+            const core = server.plugins.core;
+            await enqueue(core, [job]);
+            expect([...await core.queues.held(tenantQueue(a.tenantId), [messageId(job)])]).to.equal([messageId(job)]);
+
+            expect((await post('/api/v1/privacy/erase', a, { phone_number: phone })).statusCode).to.equal(200);
+            expect(await dialed({ id: job.id, seq: job.seq })).to.equal('stale');
+            expect(await db('dialer_jobs').where({ id: job.id }).first('status', 'last_decision')).to.equal({ status: 'cancelled', last_decision: 'erased' });
+            expect(await db('calls').where({ lead_id: lead.id }).count('* as n').first()).to.equal({ n: 1 });
+        });
+
+        it('refuses when a dial claims one of the person\'s jobs while it erases', async () => {
+
+            const a = await signUp(server);
+            const campaign = await newCampaign(a, 'Race');
+            const phone = newNumber();
+            const { lead } = await addCall(a, campaign.id, phone, { status: 'pending' }, false);
+            const job = await db('dialer_jobs').where({ lead_id: lead.id }).first('id');
+            await db('dialer_jobs').where({ id: job.id }).update({ status: 'pending' });
+
+            // The dialer's claim (job, call and lead in one statement) holds the job when the erasure reaches it
+
+            const claim = await db.transaction();
+            await claim('dialer_jobs').where({ id: job.id }).update({ status: 'dialing', attempt: 2 });
+            await claim('calls').insert({ id: Crypto.randomUUID(), tenant_id: a.tenantId, campaign_id: campaign.id, lead_id: lead.id, job_id: job.id, attempt: 2, provider: 'simulator', to_number: phone, status: 'dialing' });
+            await claim('leads').where({ id: lead.id }).update({ status: 'calling' });
+
+            const erasing = post('/api/v1/privacy/erase', a, { phone_number: phone });
+            await waitFor(async () => Number((await db.raw(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n));
+            await claim.commit();
+
+            const res = await erasing;
+            expect(res.statusCode).to.equal(409);
+            expect(await requests(a)).to.have.length(0);
+            expect(await db('calls').where({ lead_id: lead.id, status: 'dialing' }).first('to_number')).to.equal({ to_number: phone });
+            expect(await db('dialer_jobs').where({ id: job.id }).first('status')).to.equal({ status: 'dialing' });
+        });
+
+        it('rolls back when storage fails, and finishes when asked again', async () => {
+
+            const a = await signUp(server);
+            const phone = newNumber();
+            const { lead, recording } = await addCall(a, (await newCampaign(a, 'Failing')).id, phone, { status: 'pending' });
+            await db('dialer_jobs').where({ lead_id: lead.id }).update({ status: 'pending' });
+
+            const failing: Storage = { ...wrapped(storage), remove: () => Promise.reject(new Error('storage is away')) };
+            const subject = subjectOf({ phone_number: phone }, 'US');
+            await expect(eraseSubject(db, failing, a.tenantId, subject, null)).to.reject('storage is away');
+
+            expect(await db('leads').where({ id: lead.id }).first('phone_number', 'status')).to.equal({ phone_number: phone, status: 'pending' });
+            expect(await db('dialer_jobs').where({ lead_id: lead.id }).first('status')).to.equal({ status: 'pending' });
+            expect(await db('recordings').where({ id: recording!.id }).first('id')).to.exist();
+            expect(await requests(a)).to.have.length(0);
+
+            expect(await eraseSubject(db, storage, a.tenantId, subject, null)).to.equal({ erased: { leads: 1, calls: 1, events: 2, turns: 2, recordings: 1, dnc: 0 } });
+            expect(audioOf(a)).to.equal([]);
+        });
+
+        it('removes at the next sweep what reaches an erased call during or after its erasure', async () => {
+
+            const { a, phone, person, neighbour } = await world();
+            const { call } = person[0]!;
+            const late = async (name: string) => {
+
+                const key = `recordings/${a.tenantId}/${call.id}/${name}.wav`;
+                await storage.put(key, Readable.from([Buffer.from(`${name} audio of ${phone}`)]));
+                await db('recordings').insert({ tenant_id: a.tenantId, call_id: call.id, provider_recording_id: `test-${Crypto.randomUUID()}`, storage_key: key, size_bytes: 10 });
+            };
+
+            // The provider's recording lands while the erasure removes the audio; Talky's own, a last turn and a late event after
+
+            let landed = false;
+            const landing: Storage = {
+                ...wrapped(storage),
+                async remove(key) {
+
+                    await storage.remove(key);
+                    if (!landed) {
+                        landed = true;
+                        await late('provider');
+                    }
+                }
+            };
+
+            const subject = subjectOf({ phone_number: phone }, 'US');
+            expect((await eraseSubject(db, landing, a.tenantId, subject, null)).erased.recordings).to.equal(1);
+            expect(audioOf(a).sort()).to.equal(sorted([neighbour.recording!.storage_key, `recordings/${a.tenantId}/${call.id}/provider.wav`]));
+
+            await late('conversation');
+            await db('call_turns').insert({ call_id: call.id, tenant_id: a.tenantId, seq: 3, speaker: 'caller', text: `Bye from ${phone}`, started_ms: 3000, ended_ms: 3500 });
+            await db('call_events').insert({ call_id: call.id, provider_call_id: `test-${call.id}`, status: 'rejected', applied: false, payload: JSON.stringify({ to: phone.slice(1) }) });
+
+            expect(await sweep(db, storage, new Date())).to.equal({ recordings: 0, turns: 0, erased: { recordings: 2, turns: 1, events: 1 } });
+            expect(audioOf(a)).to.equal([neighbour.recording!.storage_key]);
+            expect(await db('recordings').where({ call_id: call.id }).first()).to.not.exist();
+            for (const [table, rows] of Object.entries(await rowsHolding([phone.slice(2)]))) {
+                expect(rows.every((row) => row.tenant_id !== a.tenantId && row.call_id !== call.id), table).to.be.true();
+            }
+
+            // A call erased longer ago is no longer looked at
+
+            await db('calls').where({ id: call.id }).update({ updated_at: new Date(Date.now() - days(3)) });
+            await late('much-later');
+            expect((await sweep(db, storage, new Date())).erased).to.equal({ recordings: 0, turns: 0, events: 0 });
+            await db('recordings').where({ call_id: call.id }).delete();
+            await storage.remove(`recordings/${a.tenantId}/${call.id}/much-later.wav`);
         });
     });
 
@@ -358,7 +604,9 @@ describe('privacy', () => {
                 cOld: await aged(c, 1000)
             };
 
-            expect(await sweep(db, storage, now)).to.equal({ recordings: 1, turns: 6 });
+            // One row a batch, so that every batch but the last is full
+
+            expect(await sweep(db, storage, now, 1)).to.equal({ recordings: 1, turns: 6, erased: { recordings: 0, turns: 0, events: 0 } });
 
             expect(await kept(held.aOld)).to.equal({ recording: false, audio: false, turns: 0 });
             expect(await kept(held.aMiddle)).to.equal({ recording: true, audio: true, turns: 0 });
@@ -370,7 +618,21 @@ describe('privacy', () => {
             // The calls themselves stay
 
             expect(await db('calls').where({ id: held.aOld.call.id }).first('outcome')).to.equal({ outcome: 'goal_achieved' });
-            expect(await sweep(db, storage, now)).to.equal({ recordings: 0, turns: 0 });
+            expect(await sweep(db, storage, now)).to.equal({ recordings: 0, turns: 0, erased: { recordings: 0, turns: 0, events: 0 } });
+        });
+
+        it('deletes transcripts while storage fails', async () => {
+
+            const a = await signUp(server);
+            await db('tenants').where({ id: a.tenantId }).update({ recording_retention_days: 1, transcript_retention_days: 1 });
+            const held = await aged(a, 2);
+
+            const failing: Storage = { ...wrapped(storage), remove: () => Promise.reject(new Error('storage is away')) };
+            await expect(sweep(db, failing, now)).to.reject('storage is away');
+            expect(await kept(held)).to.equal({ recording: true, audio: true, turns: 0 });
+
+            await sweep(db, storage, now);
+            expect(await kept(held)).to.equal({ recording: false, audio: false, turns: 0 });
         });
 
         it('runs as a queue job where workers run', async () => {
@@ -416,18 +678,24 @@ describe('privacy', () => {
 
             const a = await signUp(server);
             const b = await signUp(server);
-            const get = (tenant: Tenant) => server.inject({ method: 'GET', url: '/api/v1/privacy/retention', headers: tenant.headers });
-            const patch = (tenant: Tenant, payload: object) => server.inject({ method: 'PATCH', url: '/api/v1/privacy/retention', payload, headers: tenant.headers });
+            const retention = (res: ServerInjectResponse) => {
 
-            expect(body(await get(a))).to.equal({ recording_retention_days: null, transcript_retention_days: null });
+                const { recording_retention_days: recordings, transcript_retention_days: transcripts } = body(res);
+                return { recording_retention_days: recordings, transcript_retention_days: transcripts };
+            };
+
+            const get = async (tenant: Tenant) => retention(await server.inject({ method: 'GET', url: '/api/v1/tenants/me/settings', headers: tenant.headers }));
+            const patch = (tenant: Tenant, payload: object) => server.inject({ method: 'PATCH', url: '/api/v1/tenants/me/settings', payload, headers: tenant.headers });
+
+            expect(await get(a)).to.equal({ recording_retention_days: null, transcript_retention_days: null });
 
             const set = await patch(a, { recording_retention_days: 90 });
             expect(set.statusCode).to.equal(200);
-            expect(body(set)).to.equal({ recording_retention_days: 90, transcript_retention_days: null });
-            expect(body(await patch(a, { transcript_retention_days: 14 }))).to.equal({ recording_retention_days: 90, transcript_retention_days: 14 });
-            expect(body(await patch(a, { recording_retention_days: null }))).to.equal({ recording_retention_days: null, transcript_retention_days: 14 });
-            expect(body(await get(a))).to.equal({ recording_retention_days: null, transcript_retention_days: 14 });
-            expect(body(await get(b))).to.equal({ recording_retention_days: null, transcript_retention_days: null });
+            expect(retention(set)).to.equal({ recording_retention_days: 90, transcript_retention_days: null });
+            expect(retention(await patch(a, { transcript_retention_days: 14 }))).to.equal({ recording_retention_days: 90, transcript_retention_days: 14 });
+            expect(retention(await patch(a, { recording_retention_days: null }))).to.equal({ recording_retention_days: null, transcript_retention_days: 14 });
+            expect(await get(a)).to.equal({ recording_retention_days: null, transcript_retention_days: 14 });
+            expect(await get(b)).to.equal({ recording_retention_days: null, transcript_retention_days: null });
         });
     });
 
@@ -444,10 +712,10 @@ describe('privacy', () => {
                 ['POST', '/api/v1/privacy/erase', { phone_number: '12' }, /^"phone_number" must be a phone number \(Phone number too short\)/],
                 ['POST', '/api/v1/privacy/export', { email: 'nobody' }, /"email" must be a valid email/],
                 ['POST', '/api/v1/privacy/export', { email: 'a@example.com', name: 'Ada' }, /"name" is not allowed/],
-                ['PATCH', '/api/v1/privacy/retention', {}, /must have at least 1 key/],
-                ['PATCH', '/api/v1/privacy/retention', { recording_retention_days: 0 }, /"recording_retention_days" must be greater than or equal to 1/],
-                ['PATCH', '/api/v1/privacy/retention', { transcript_retention_days: 'soon' }, /"transcript_retention_days" must be a number/],
-                ['PATCH', '/api/v1/privacy/retention', { keep: 3 }, /"keep" is not allowed/]
+                ['PATCH', '/api/v1/tenants/me/settings', {}, /^Name at least one setting to change$/],
+                ['PATCH', '/api/v1/tenants/me/settings', { recording_retention_days: 0 }, /"recording_retention_days" must be greater than or equal to 1/],
+                ['PATCH', '/api/v1/tenants/me/settings', { transcript_retention_days: 'soon' }, /"transcript_retention_days" must be a number/],
+                ['PATCH', '/api/v1/tenants/me/settings', { keep: 3 }, /"keep" is not allowed/]
             ];
 
             for (const [method, url, payload, detail] of cases) {
@@ -470,8 +738,7 @@ describe('privacy', () => {
             const routes: Array<[string, string, object | undefined]> = [
                 ['POST', '/api/v1/privacy/export', { phone_number: phone }],
                 ['POST', '/api/v1/privacy/erase', { phone_number: phone }],
-                ['GET', '/api/v1/privacy/retention', undefined],
-                ['PATCH', '/api/v1/privacy/retention', { recording_retention_days: 1 }]
+                ['PATCH', '/api/v1/tenants/me/settings', { recording_retention_days: 1 }]
             ];
 
             for (const [method, url, payload] of routes) {

@@ -539,7 +539,7 @@ describe('voice', () => {
             await machine(call);
             await machine(call, 'beep_start');
             expect(await closed).to.equal(1000);
-            const left = 'Hi Sam, this is Ava from Acme. Please call us back.';
+            const left = 'This is an AI assistant calling on behalf of Acme. Hi Sam, this is Ava from Acme. Please call us back.';       // the disclosure first
             await waitFor(async () => (await turns(call.id)).some((turn: { text: string }) => turn.text === left));     // the last turn is written as the call closes
             const said = (await turns(call.id)).map((turn: { text: string }) => turn.text);
             expect(said.at(-1)).to.equal(left);

@@ -36,27 +36,35 @@ export const missingDisclosure = (greeting: string, companyName?: string) => {
 };
 
 
-// The script config to store, and what was changed in it: by the tenant's mode, a greeting that
-// does not disclose gets a disclosure sentence, or the campaign is refused
+// What the agent says unprompted must disclose: its greeting, and the voicemail it leaves (where
+// the disclosure comes first, as a recorded message's identification must)
 
-export const checkGreeting = (script: Record<string, unknown>, mode: DisclosureMode) => {
+export const disclosed = (field: 'greeting' | 'voicemail_message', text: string, disclosure: string) => (field === 'greeting' ? `${text} ${disclosure}` : `${disclosure} ${text}`);
 
-    if (typeof script.greeting !== 'string') {
-        return { script, warnings: [] as string[] };
+
+// The script config to store, and what was changed in it: by the tenant's mode, a greeting or a
+// voicemail message that does not disclose gets a disclosure sentence, or the campaign is refused
+
+export const checkDisclosure = (script: Record<string, unknown>, mode: DisclosureMode) => {
+
+    const companyName = typeof script.company_name === 'string' ? script.company_name : undefined;
+    const warnings: string[] = [];
+    let checked = script;
+    for (const field of ['greeting', 'voicemail_message'] as const) {
+        const text = script[field];
+        const missing = typeof text === 'string' ? missingDisclosure(text, companyName) : [];
+        if (!missing.length) {
+            continue;
+        }
+
+        const what = missing.join(' and ');
+        if (mode === 'refuse') {
+            throw Boom.badRequest(`"script_config.${field}" must say ${what}`);
+        }
+
+        checked = { ...checked, [field]: disclosed(field, text as string, disclosureSentence) };
+        warnings.push(`"script_config.${field}" did not say ${what}: a disclosure sentence was added to it`);
     }
 
-    const missing = missingDisclosure(script.greeting, typeof script.company_name === 'string' ? script.company_name : undefined);
-    if (!missing.length) {
-        return { script, warnings: [] as string[] };
-    }
-
-    const what = missing.join(' and ');
-    if (mode === 'refuse') {
-        throw Boom.badRequest(`"script_config.greeting" must say ${what}`);
-    }
-
-    return {
-        script: { ...script, greeting: `${script.greeting} ${disclosureSentence}` },
-        warnings: [`"script_config.greeting" did not say ${what}: a disclosure sentence was added to it`]
-    };
+    return { script: checked, warnings };
 };

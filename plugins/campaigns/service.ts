@@ -3,7 +3,7 @@ import Boom from '@hapi/boom';
 import type { Db } from '../../core/db';
 import { scoped } from '../../core/tenancy';
 import * as Tenants from '../auth/tenants';
-import { checkGreeting, type DisclosureMode } from './disclosure';
+import { checkDisclosure, type DisclosureMode } from './disclosure';
 
 
 export interface Campaign {
@@ -71,7 +71,8 @@ const checkInput = async (db: Db, tenantId: string, input: Record<string, unknow
 };
 
 
-// The greeting must disclose the AI and the business: the tenant's mode adds a sentence or refuses
+// The greeting and the voicemail must disclose the AI and the business: the tenant's mode adds a
+// sentence or refuses
 
 const disclosed = async (db: Db, tenantId: string, input: Record<string, unknown>) => {
 
@@ -80,7 +81,7 @@ const disclosed = async (db: Db, tenantId: string, input: Record<string, unknown
     }
 
     const { disclosure_mode: mode } = await db('tenants').where({ id: tenantId }).first<{ disclosure_mode: DisclosureMode }>('disclosure_mode');
-    const { script, warnings } = checkGreeting(input.script_config as Record<string, unknown>, mode);
+    const { script, warnings } = checkDisclosure(input.script_config as Record<string, unknown>, mode);
     return { input: { ...input, script_config: script }, warnings };
 };
 

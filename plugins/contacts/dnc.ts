@@ -52,18 +52,25 @@ export const add = async (db: Db, tenantId: string, numbers: Array<{ phone_numbe
 };
 
 
-// Taking a number off the list leaves its leads as dnc: whoever removes it re-adds them knowingly
+// Taking a number off the list leaves its leads as dnc: whoever removes it re-adds them knowingly.
+// Found by hash, as an erased person's entry holds no number.
 
 export const remove = async (db: Db, tenantId: string, phone: string) => {
 
-    const count = await scoped(db, tenantId)('dnc_numbers').where({ phone_number: phone }).delete();
+    const count = await scoped(db, tenantId)('dnc_numbers').where({ phone_hash: phoneHash(phone) }).delete();
     if (!count) {
         throw Boom.notFound(`${phone} is not on the do-not-call list`);
     }
 };
 
 
-export const entry = (db: Db, tenantId: string, phone: string) => scoped(db, tenantId)('dnc_numbers').where({ phone_number: phone }).first('phone_number', 'reason', 'created_at');
+// The entry of a number just given, by hash too: it names the number it was asked about
+
+export const entry = async (db: Db, tenantId: string, phone: string) => {
+
+    const row = await scoped(db, tenantId)('dnc_numbers').where({ phone_hash: phoneHash(phone) }).first('reason', 'created_at');
+    return row && { phone_number: phone, ...row };
+};
 
 
 // A CSV of numbers (any file the contact import reads; only its phone column counts), added in batches

@@ -1,7 +1,8 @@
 import Boom from '@hapi/boom';
 
 import type { Db } from '../../core/db';
-import { liveCallStatuses } from '../dialer/outcomes';
+import { phoneHash } from '../contacts/dnc';
+import { liveCallStatuses, openJobStatuses } from '../dialer/outcomes';
 import type { Storage } from '../storage/backend';
 import { holdingsOf, recordRequest, type Subject } from './subject';
 
@@ -11,35 +12,41 @@ import { holdingsOf, recordRequest, type Subject } from './subject';
 // lead_id, with the number replaced by a marker; leads are removed as a contact removal does
 // (status deleted) and their personal fields cleared; provider events lose their payloads;
 // transcripts and recordings (rows and audio) go. A number on the do-not-call list stays blocked
-// by its hash alone. Deleting leads and calls instead would cascade into dialer_jobs and
-// silently change every campaign's and period's call counts.
+// by its hash alone, without its reason (free text, perhaps the person's own words). Deleting
+// leads and calls instead would cascade into dialer_jobs and silently change every campaign's
+// and period's call counts.
 
-// 'erased:' and the first 12 hex of the number's sha256, the same in SQL as in JS
+// The marker owes nothing to the number: a hash of a phone number is undone by trying them all
 
-const marker = (column: string) => `'erased:' || left(encode(sha256(convert_to(${column}, 'UTF8')), 'hex'), 12)`;
-
-
-export const erasedMarker = (hash: string) => `erased:${hash.slice(0, 12)}`;
+export const erasedMarker = 'erased';
 
 
-// Audio goes first: a failure there leaves the rows, and asking again finishes the work
+// One transaction. The person's open jobs are cancelled first and what is held is read again
+// after: a dial claiming one of them at that moment either committed first (its call is read,
+// live, and the erasure refused) or finds its job cancelled. The audio goes before its rows: a
+// failure leaves the rows, and asking again finishes the work. Only the rows whose audio went
+// are deleted: a recording that arrives meanwhile keeps its row for the next request.
 
 export const eraseSubject = async (db: Db, storage: Storage, tenantId: string, subject: Subject, requestedBy: string | null) => {
 
-    const held = await holdingsOf(db, tenantId, subject);
-    const live = await db('calls').whereIn('id', held.callIds).whereIn('status', liveCallStatuses).first('id');
-    if (live) {
-        throw Boom.conflict('A call with this person is in progress: ask again once it has ended');
-    }
-
-    const recordings: Array<{ storage_key: string }> = await db('recordings').whereIn('call_id', held.callIds).select('storage_key');
-    for (const { storage_key: key } of recordings) {
-        await storage.remove(key);
-    }
-
     return await db.transaction(async (trx) => {
 
-        const removedRecordings = await trx('recordings').whereIn('call_id', held.callIds).delete();
+        const { leadIds } = await holdingsOf(trx, tenantId, subject);
+        await trx('dialer_jobs').whereIn('lead_id', leadIds).whereIn('status', openJobStatuses)
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'erased', updated_at: trx.fn.now() });
+
+        const held = await holdingsOf(trx, tenantId, subject);
+        const live = await trx('calls').whereIn('id', held.callIds).whereIn('status', liveCallStatuses).first('id');
+        if (live) {
+            throw Boom.conflict('A call with this person is in progress: ask again once it has ended');
+        }
+
+        const recordings: Array<{ id: string; storage_key: string }> = await trx('recordings').whereIn('call_id', held.callIds).select('id', 'storage_key');
+        for (const { storage_key: key } of recordings) {
+            await storage.remove(key);
+        }
+
+        const removedRecordings = await trx('recordings').whereIn('id', recordings.map((recording) => recording.id)).delete();
         const turns = await trx('call_turns').whereIn('call_id', held.callIds).delete();
         const events = await trx('call_events')
             .where((builder) => void builder
@@ -47,15 +54,9 @@ export const eraseSubject = async (db: Db, storage: Storage, tenantId: string, s
                 .orWhereIn('provider_call_id', trx('calls').whereIn('id', held.callIds).whereNotNull('provider_call_id').select('provider_call_id')))
             .update({ payload: '{}' });
 
-        const calls = await trx('calls').whereIn('id', held.callIds).update({ to_number: trx.raw(marker('to_number')), updated_at: trx.fn.now() });
-
-        // A job still waiting would dial the marker
-
-        await trx('dialer_jobs').whereIn('lead_id', held.leadIds).whereIn('status', ['pending', 'retry_scheduled'])
-            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'erased', updated_at: trx.fn.now() });
-
+        const calls = await trx('calls').whereIn('id', held.callIds).update({ to_number: erasedMarker, updated_at: trx.fn.now() });
         const leads = await trx('leads').whereIn('id', held.leadIds).update({
-            phone_number: trx.raw(marker('phone_number')),
+            phone_number: erasedMarker,
             first_name: null,
             last_name: null,
             email: null,
@@ -63,11 +64,19 @@ export const eraseSubject = async (db: Db, storage: Storage, tenantId: string, s
             timezones: [],
             custom_fields: '{}',
             tags: [],
+            consent_at: null,
+            consent_source: null,
             status: 'deleted',
             updated_at: trx.fn.now()
         });
 
-        const dnc = await trx('dnc_numbers').where({ tenant_id: tenantId }).whereIn('phone_number', held.numbers).update({ phone_number: null });
+        // By hash: an entry already erased is found too, and its reason (set again by a later opt-out) cleared
+
+        const dnc = await trx('dnc_numbers')
+            .where({ tenant_id: tenantId })
+            .whereIn('phone_hash', held.numbers.map(phoneHash))
+            .where((builder) => void builder.whereNotNull('phone_number').orWhereNotNull('reason'))
+            .update({ phone_number: null, reason: null });
 
         const counts = { leads, calls, events, turns, recordings: removedRecordings, dnc };
         await recordRequest(trx, tenantId, 'erase', subject, requestedBy, counts);

@@ -1,10 +1,12 @@
 import type { Db } from '../../core/db';
+import { phoneHash } from '../contacts/dnc';
 import { holdingsOf, recordRequest, type Subject } from './subject';
 
 
 // Everything the tenant holds about one person, as JSON: leads with their campaigns' names,
 // calls with their provider events, transcripts turn by turn, recordings' metadata (not the
-// audio, which the recordings API serves) and do-not-call entries. Asking is itself recorded.
+// audio, which the recordings API serves) and do-not-call entries, found by the number's hash so
+// that an entry kept as a hash alone is shown too. Asking is itself recorded.
 
 const byTime = [{ column: 'created_at', order: 'asc' as const }, { column: 'id', order: 'asc' as const }];
 
@@ -30,7 +32,7 @@ const callsOf = async (db: Db, callIds: string[]) => {
             .orderBy([{ column: 'k.created_at', order: 'asc' }, { column: 'k.id', order: 'asc' }])
             .select(
                 'k.id', 'k.campaign_id', 'c.name as campaign_name', 'k.lead_id', 'k.to_number as phone_number', 'k.from_number', 'k.status', 'k.outcome',
-                'k.goal_achieved', 'k.machine', 'k.attempt', 'k.duration_seconds', 'k.answered_at', 'k.ended_at', 'k.created_at'
+                'k.goal_achieved', 'k.machine', 'k.attempt', 'k.duration_seconds', 'k.answered_at', 'k.ended_at', 'k.callback_at', 'k.created_at'
             ),
         db('call_events').whereIn('call_id', callIds).orderBy('id').select('call_id', 'status', 'payload', 'received_at')
     ]);
@@ -38,6 +40,28 @@ const callsOf = async (db: Db, callIds: string[]) => {
     return calls.map((call) => ({
         ...call,
         events: events.filter((event) => event.call_id === call.id).map(({ call_id: _call, ...event }) => event)
+    }));
+};
+
+
+// The number an entry is about is the one its hash was looked up by; kept_as says whether the
+// list still holds the number or its hash alone
+
+const dncOf = async (db: Db, tenantId: string, numbers: string[]) => {
+
+    const byHash = new Map(numbers.map((number) => [phoneHash(number), number]));
+    const rows: Array<{ phone_hash: string; phone_number: string | null; reason: string | null; call_id: string | null; created_at: Date }> = await db('dnc_numbers')
+        .where({ tenant_id: tenantId })
+        .whereIn('phone_hash', [...byHash.keys()])
+        .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'phone_hash', order: 'asc' }])
+        .select('phone_hash', 'phone_number', 'reason', 'call_id', 'created_at');
+
+    return rows.map((row) => ({
+        phone_number: byHash.get(row.phone_hash)!,
+        kept_as: row.phone_number === null ? 'hash' : 'number',
+        reason: row.reason,
+        call_id: row.call_id,
+        created_at: row.created_at
     }));
 };
 
@@ -63,8 +87,8 @@ export const exportSubject = async (db: Db, tenantId: string, subject: Subject, 
         leadsOf(db, held.leadIds),
         callsOf(db, held.callIds),
         transcriptsOf(db, held.callIds),
-        db('recordings').whereIn('call_id', held.callIds).orderBy(byTime).select('id', 'call_id', 'storage_key', 'size_bytes', 'created_at'),
-        db('dnc_numbers').where({ tenant_id: tenantId }).whereIn('phone_number', held.numbers).orderBy('created_at').select('phone_number', 'reason', 'created_at')
+        db('recordings').whereIn('call_id', held.callIds).orderBy(byTime).select('id', 'call_id', 'storage_key', 'size_bytes', 'started_at', 'ended_at', 'created_at'),
+        dncOf(db, tenantId, held.numbers)
     ]);
 
     const counts = {

@@ -5,7 +5,6 @@ import { callerOf, requireOwner } from '../../core/tenancy';
 import type { CountryCode } from '../contacts/phone';
 import { eraseSubject } from './erase';
 import { exportSubject } from './export';
-import * as Retention from './retention';
 import * as Schemas from './schemas';
 import { subjectOf, type SubjectInput } from './subject';
 
@@ -22,7 +21,7 @@ export const routes = (core: Core): ServerRoute[] => {
             path: '/privacy/export',
             options: {
                 description: 'Export everything held about one person',
-                notes: 'Leads (with their campaigns), calls (with provider events), transcripts, recordings\' metadata and do-not-call entries found by number or email. Recorded in privacy_requests by a hash of the person, never the value.',
+                notes: 'Leads (with their campaigns), calls (with provider events), transcripts, recordings\' metadata and do-not-call entries (also those kept as a hash alone) found by number or email; found by email, the other leads of the person\'s numbers too. Recorded in privacy_requests by a hash of the person, never the value.',
                 tags: ['api', 'privacy'],
                 auth: requireOwner,
                 validate: { payload: Schemas.subjectInput },
@@ -39,7 +38,7 @@ export const routes = (core: Core): ServerRoute[] => {
             path: '/privacy/erase',
             options: {
                 description: 'Erase everything held about one person',
-                notes: 'Recordings and transcripts are deleted; leads lose their personal fields and are removed; calls keep their outcomes with the number replaced by a marker; a do-not-call entry stays, as a hash of the number. 409 while a call with the person is in progress.',
+                notes: 'Recordings and transcripts are deleted; leads lose their personal fields and are removed, their open jobs cancelled; calls keep their outcomes with the number replaced by the marker `erased`; a do-not-call entry stays, as a hash of the number without its reason. What reaches an erased call afterwards (a late recording, event or turn) goes at the next hourly sweep. 409 while a call with the person is in progress.',
                 tags: ['api', 'privacy'],
                 auth: requireOwner,
                 validate: { payload: Schemas.subjectInput },
@@ -49,30 +48,6 @@ export const routes = (core: Core): ServerRoute[] => {
                     const caller = callerOf(request.auth.credentials);
                     return eraseSubject(db, providers.get('storage'), caller.tenant_id, subject(request), caller.id);
                 }
-            }
-        },
-        {
-            method: 'GET',
-            path: '/privacy/retention',
-            options: {
-                description: 'Get how long recordings and transcripts are kept',
-                tags: ['api', 'privacy'],
-                auth: requireOwner,
-                response: { schema: Schemas.retention },
-                handler: (request) => Retention.getRetention(db, callerOf(request.auth.credentials).tenant_id)
-            }
-        },
-        {
-            method: 'PATCH',
-            path: '/privacy/retention',
-            options: {
-                description: 'Set how long recordings and transcripts are kept',
-                notes: 'Days, or null to keep them for ever. An hourly sweep deletes what is older.',
-                tags: ['api', 'privacy'],
-                auth: requireOwner,
-                validate: { payload: Schemas.retentionChanges },
-                response: { schema: Schemas.retention },
-                handler: (request) => Retention.setRetention(db, callerOf(request.auth.credentials).tenant_id, request.payload as Partial<Retention.Retention>)
             }
         }
     ];

@@ -30,9 +30,17 @@ export const exported = Joi.object({
         call_id: Joi.string().guid().required(),
         storage_key: Joi.string().required(),
         size_bytes: Joi.number().integer().required(),
+        started_at: Joi.date().allow(null).required(),
+        ended_at: Joi.date().allow(null).required(),
         created_at: Joi.date().required()
     })).required().description('Metadata only: the audio is served by the recordings API'),
-    dnc_numbers: Joi.array().items(Joi.object({ phone_number: Joi.string().required(), reason: Joi.string().allow('', null).required(), created_at: Joi.date().required() })).required(),
+    dnc_numbers: Joi.array().items(Joi.object({
+        phone_number: Joi.string().required(),
+        kept_as: Joi.string().valid('number', 'hash').required().description('hash: the list holds only the number\'s hash (the person was erased), and still refuses it'),
+        reason: Joi.string().allow('', null).required(),
+        call_id: Joi.string().guid().allow(null).required(),
+        created_at: Joi.date().required()
+    })).required(),
     counts: counts.required()
 }).label('PrivacyExport');
 
@@ -42,12 +50,9 @@ export const erased = Joi.object({ erased: counts.required() }).label('PrivacyEr
 
 const days = Joi.number().integer().min(1).max(36500).allow(null);
 
-export const retention = Joi.object({
-    recording_retention_days: days.required().description('Days a recording is kept; null keeps it for ever'),
-    transcript_retention_days: days.required().description('Days a transcript is kept; null keeps it for ever')
-}).label('Retention');
+// Kept on the tenant, among its settings: how long recordings and transcripts are kept
 
-export const retentionChanges = Joi.object({
-    recording_retention_days: days,
-    transcript_retention_days: days
-}).min(1).label('RetentionChanges');
+export const tenantSettings = {
+    recording_retention_days: days.description('Days a recording is kept; null keeps it for ever. An hourly sweep deletes what is older.'),
+    transcript_retention_days: days.description('Days a transcript is kept; null keeps it for ever. An hourly sweep deletes what is older.')
+};

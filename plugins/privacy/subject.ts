@@ -41,8 +41,9 @@ export const subjectOf = (input: SubjectInput, region: CountryCode): Subject => 
 };
 
 
-// What is about the person: leads by number or email; every number those leads have; calls to
-// those numbers or of those leads
+// What is about the person: leads by number or email; every number those leads have, and the
+// other leads with one of those numbers (the number is the person's, as the calls to it are);
+// calls to those numbers or of those leads
 
 export interface Holdings {
     leadIds: string[];
@@ -53,7 +54,7 @@ export interface Holdings {
 
 export const holdingsOf = async (db: Db, tenantId: string, subject: Subject): Promise<Holdings> => {
 
-    const leads: Array<{ id: string; phone_number: string }> = await db('leads')
+    const found: Array<{ id: string; phone_number: string }> = await db('leads')
         .where({ tenant_id: tenantId })
         .where((builder) => {
 
@@ -67,8 +68,9 @@ export const holdingsOf = async (db: Db, tenantId: string, subject: Subject): Pr
         })
         .select('id', 'phone_number');
 
-    const leadIds = leads.map((lead) => lead.id);
-    const numbers = [...new Set([...(subject.phone ? [subject.phone] : []), ...leads.map((lead) => lead.phone_number)])];
+    const numbers = [...new Set([...(subject.phone ? [subject.phone] : []), ...found.map((lead) => lead.phone_number)])];
+    const sameNumber: Array<{ id: string }> = await db('leads').where({ tenant_id: tenantId }).whereIn('phone_number', numbers).select('id');
+    const leadIds = [...new Set([...found, ...sameNumber].map((lead) => lead.id))];
     const calls: Array<{ id: string }> = await db('calls')
         .where({ tenant_id: tenantId })
         .where((builder) => void builder.whereIn('to_number', numbers).orWhereIn('lead_id', leadIds))

@@ -1,4 +1,4 @@
-import { disclosureSentence, missingDisclosure } from '../campaigns/disclosure';
+import { disclosed, disclosureSentence, missingDisclosure } from '../campaigns/disclosure';
 import type { AgentCall } from './agent';
 import type { SocketCall } from './service';
 
@@ -39,6 +39,11 @@ export const opening = (greeting: string, options: { companyName: string; optOut
 
     return parts.join(' ');
 };
+
+
+// A voicemail left by an AI says so, and for whom, first
+
+const voicemail = (message: string, companyName: string) => (missingDisclosure(message, companyName).length ? disclosed('voicemail_message', message, fill(disclosureSentence, { company_name: companyName })) : message);
 
 
 export const optOutGoodbye = 'Understood. You will not be called again. Goodbye.';
@@ -89,7 +94,7 @@ export const agentCall = (call: SocketCall): AgentCall => {
         voice: call.voice_id ?? undefined,
         greeting,
         optOutDigit,
-        voicemail: typeof script.voicemail_message === 'string' && script.voicemail_message ? fill(script.voicemail_message, values) : null,
+        voicemail: typeof script.voicemail_message === 'string' && script.voicemail_message ? voicemail(fill(script.voicemail_message, values), values.company_name) : null,
         hints: [...commonAnswers, ...(script.transfer_number ? ['can i speak to a real person'] : []), ...faq.map((item) => item.question.toLowerCase().replace(/[^\w\s']/g, '').trim())]
     };
 };
