@@ -20,9 +20,14 @@ export const pageQuery = {
 };
 
 
-// An IANA time zone name, as Intl knows them
+// An IANA name (America/New_York, Asia/Kolkata, UTC), as Intl knows them; bare offsets are
+// refused, as PostgreSQL would read +05:30 the POSIX way, west of Greenwich
 
 const isTimeZone = (zone: string) => {
+
+    if (!/^[A-Za-z][\w+-]*(\/[\w+-]+)*$/.test(zone)) {
+        return false;
+    }
 
     try {
         new Intl.DateTimeFormat('en-US', { timeZone: zone });

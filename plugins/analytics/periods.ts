@@ -23,6 +23,28 @@ export const split = (from: Date, to: Date, step: number): Pieces => {
 };
 
 
+// A period counted from both kept counts: its whole UTC days from the days', the whole quarter hours
+// left at either end from the quarter hours', and the rest from the calls. [quarterFrom, quarterTo)
+// is whole quarter hours, [dayFrom, dayTo) the whole days inside it.
+
+export interface Layers {
+    from: Date;
+    to: Date;
+    quarterFrom: Date;
+    quarterTo: Date;
+    dayFrom: Date;
+    dayTo: Date;
+}
+
+
+export const layers = (from: Date, to: Date): Layers => {
+
+    const quarters = split(from, to, quarterHour);
+    const days = split(quarters.wholeFrom, quarters.wholeTo, day);
+    return { from, to, quarterFrom: quarters.wholeFrom, quarterTo: quarters.wholeTo, dayFrom: days.wholeFrom, dayTo: days.wholeTo };
+};
+
+
 // Without from or to, a count reaches every call ever made
 
 export const allTime = { from: new Date('1900-01-01T00:00:00Z'), to: new Date('2200-01-01T00:00:00Z') };

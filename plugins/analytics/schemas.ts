@@ -1,5 +1,8 @@
 import Joi from 'joi';
 
+import { timezone } from '../../core/schemas';
+import { abandonedAfterMs } from '../dialer/abandonment';
+
 
 // A moment of a range: a date-time with its offset (Z or +05:30) is an instant; a date, or a
 // date-time without an offset, is read in the time zone of the count (the tenant's, or the
@@ -41,29 +44,6 @@ const moment = Joi.string().max(40).custom((value: string, helpers) => asMoment(
     .description('ISO 8601; a date, or a date-time without an offset, is read in the time zone of the count');
 
 
-// An IANA name (America/New_York, Asia/Kolkata, UTC); bare offsets are refused, as PostgreSQL would
-// read +05:30 the POSIX way, west of Greenwich
-
-const isTimeZone = (zone: string) => {
-
-    if (!/^[A-Za-z][\w+-]*(\/[\w+-]+)*$/.test(zone)) {
-        return false;
-    }
-
-    try {
-        new Intl.DateTimeFormat('en-US', { timeZone: zone });
-        return true;
-    }
-    catch {
-        return false;
-    }
-};
-
-
-export const timezone = Joi.string().max(64).custom((value: string, helpers) => (isTimeZone(value) ? value : helpers.error('any.invalid')))
-    .messages({ 'any.invalid': '{{#label}} must be an IANA time zone such as America/New_York' });
-
-
 export const buckets = ['hour', 'day', 'week'] as const;
 
 export type Bucket = typeof buckets[number];
@@ -90,18 +70,28 @@ export const callsQuery = Joi.object({
 
 export const outcomesQuery = Joi.object({ ...range, campaign_id: campaignId });
 
+export const abandonmentQuery = Joi.object({ ...range, campaign_id: campaignId });
+
 
 export const rebuildInput = Joi.object({ tenant_id: Joi.string().guid().description('Only this tenant\'s counts; every tenant\'s without it') }).allow(null);
 
 
 const count = Joi.number().integer().min(0).required();
 
+const rate = Joi.number().min(0).max(100).required();                  // a percent with two places, as the campaign stats give it
+
+const liveAnswered = count.description('Ended calls answered by a person whose agent audio was measured, by the time of the answer');
+
+const abandoned = count.description(`The live-answered calls whose agent audio started later than ${abandonedAfterMs / 1000} s after the answer`);
+
+
 export const stats = Joi.object({
     total_calls: count,
     successful_calls: count,
     failed_calls: count,
     average_duration: Joi.number().min(0).required(),
-    active_campaigns: count
+    active_campaigns: count,
+    abandonment_rate: rate.description('Percent of the live-answered calls in the range that were abandoned, over every campaign (0 without any)')
 }).label('DashboardStats');
 
 
@@ -111,7 +101,9 @@ export const callBucket = Joi.object({
     answered_calls: count,
     answered_rate: Joi.number().min(0).max(1).required(),
     average_duration: Joi.number().min(0).required(),
-    minutes_used: count
+    minutes_used: count,
+    live_answered: liveAnswered,
+    abandoned
 }).label('CallBucket');
 
 export const calls = Joi.object({
@@ -135,6 +127,25 @@ export const outcomes = Joi.object({
         share: Joi.number().min(0).max(1).required()
     }).label('OutcomeCount')).required()
 }).label('OutcomeBreakdown');
+
+
+export const abandonment = Joi.object({
+    campaign_id: Joi.string().guid().allow(null).required(),
+    from: Joi.date().allow(null).required(),
+    to: Joi.date().allow(null).required(),
+    live_answered: liveAnswered,
+    abandoned,
+    abandonment_rate: rate.description('Percent of the live-answered calls in the range that were abandoned (0 without any)'),
+    campaigns: Joi.array().items(Joi.object({
+        campaign_id: Joi.string().guid().required(),
+        name: Joi.string().required(),
+        live_answered: liveAnswered,
+        abandoned,
+        abandonment_rate: rate.description('The campaign\'s percent of abandoned calls in the range'),
+        abandonment_rate_30d: rate.description('The campaign\'s percent of abandoned calls answered in the last 30 days, whatever the range'),
+        abandonment_rate_24h: rate.description('The same over the last 24 hours')
+    }).label('CampaignAbandonment')).required()
+}).label('Abandonment');
 
 
 export const rebuilt = Joi.object({

@@ -1,8 +1,9 @@
 import Boom from '@hapi/boom';
 
 import { Statement, type Db } from '../../core/db';
+import { percent, windows } from '../dialer/abandonment';
 import * as Outcomes from './outcomes';
-import { allTime, day, quarterHour, split, type Pieces } from './periods';
+import { allTime, day, layers, quarterHour, split, type Layers, type Pieces } from './periods';
 import { maxBuckets, type Bucket, type Moment } from './schemas';
 
 
@@ -101,7 +102,25 @@ const rawCalls = (pick: string) => `
     WHERE tenant_id = :tenant AND created_at >= :wholeTo AND created_at < :to AND status NOT IN (${live}) AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)`;
 
 const rawCounts = (key: string) => `${key}, 1 AS calls, CASE WHEN answered_at IS NULL THEN 0 ELSE 1 END AS answered,
-    CASE WHEN answered_at IS NULL THEN 0 ELSE duration_seconds END AS answered_seconds, billed_minutes`;
+    CASE WHEN answered_at IS NULL THEN 0 ELSE duration_seconds END AS answered_seconds, billed_minutes, 0 AS live_answered, 0 AS abandoned`;
+
+
+// Abandonment, as the dialer's abandonment.ts counts it: the live-answered calls (the agent's first
+// audio measured, no machine took the call) and the abandoned among them. They count by their
+// answer (the placing when no answer was recorded), as the campaign stats' windows do, in the kept
+// counts too (see the migration 20261204001200_abandonment); from the calls, through the index
+// calls_tenant_answer_measured. Pieces are pairs of bounds, from inclusive and to exclusive.
+
+const answerAt = 'COALESCE(answered_at, created_at)';
+
+const abandonedOne = 'CASE WHEN abandoned THEN 1 ELSE 0 END AS abandoned';
+
+const rawAnswers = (pick: string, pieces: Array<[string, string]>) => pieces.map(([from, to]) => `
+    SELECT ${pick} FROM calls
+    WHERE tenant_id = :tenant AND ${answerAt} >= ${from} AND ${answerAt} < ${to} AND abandoned IS NOT NULL AND NOT machine AND outcome IS DISTINCT FROM 'voicemail'
+        AND status NOT IN (${live}) AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)`).join('\n    UNION ALL');
+
+const answerCounts = (key: string) => `${key}, 0 AS calls, 0 AS answered, 0 AS answered_seconds, 0 AS billed_minutes, 1 AS live_answered, ${abandonedOne}`;
 
 
 const byOutcomeStatement = new Statement<OutcomeRow>('talky-analytics-outcomes', `
@@ -128,12 +147,72 @@ const activeCampaigns = new Statement<{ count: number }>('talky-analytics-active
     SELECT count(*) AS count FROM campaigns WHERE tenant_id = :tenant AND status = 'running' AND deleted_at IS NULL`);
 
 
+// Live-answered and abandoned calls per campaign over several periods at once (one snapshot), each
+// in layers: whole days, whole quarter hours, the rest from the calls. The campaigns are those
+// with live-answered calls in any period, and the one asked for in any case; period is null for
+// the one asked for that has none.
+
+interface AnswerRow {
+    campaign_id: string;
+    name: string;
+    period: string | null;
+    live_answered: number;
+    abandoned: number;
+}
+
+
+const answersStatement = new Statement<AnswerRow>('talky-analytics-abandonment', `
+    WITH counted AS (
+        SELECT w.period, p.campaign_id, CAST(sum(p.live_answered) AS integer) AS live_answered, CAST(sum(p.abandoned) AS integer) AS abandoned
+        FROM unnest(CAST(:periods AS text[]), CAST(:froms AS timestamptz[]), CAST(:tos AS timestamptz[]), CAST(:quarterFroms AS timestamptz[]),
+            CAST(:quarterTos AS timestamptz[]), CAST(:dayFroms AS timestamptz[]), CAST(:dayTos AS timestamptz[])) AS w (period, from_at, to_at, quarter_from, quarter_to, day_from, day_to)
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, live_answered, abandoned FROM calls_per_day
+            WHERE tenant_id = :tenant AND day >= w.day_from AND day < w.day_to AND live_answered > 0 AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)
+            UNION ALL
+            SELECT campaign_id, live_answered, abandoned FROM calls_per_quarter_hour
+            WHERE tenant_id = :tenant AND quarter_hour >= w.quarter_from AND quarter_hour < w.day_from AND live_answered > 0 AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)
+            UNION ALL
+            SELECT campaign_id, live_answered, abandoned FROM calls_per_quarter_hour
+            WHERE tenant_id = :tenant AND quarter_hour >= w.day_to AND quarter_hour < w.quarter_to AND live_answered > 0 AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)
+            UNION ALL
+            ${rawAnswers(`campaign_id, 1 AS live_answered, ${abandonedOne}`, [['w.from_at', 'w.quarter_from'], ['w.quarter_to', 'w.to_at']])}
+        ) p
+        GROUP BY 1, 2
+    )
+    SELECT m.id AS campaign_id, m.name, c.period, COALESCE(c.live_answered, 0) AS live_answered, COALESCE(c.abandoned, 0) AS abandoned
+    FROM campaigns m LEFT JOIN counted c ON c.campaign_id = m.id
+    WHERE m.tenant_id = :tenant AND (m.id = :campaign OR m.id IN (SELECT campaign_id FROM counted))`);
+
+
+interface Period {
+    from: Date;
+    to: Date;
+}
+
+
+const answersOver = (db: Db, tenantId: string, campaignId: string | null, periods: Record<string, Period>) => {
+
+    const named = Object.entries(periods).map(([name, period]) => ({ name, ...layers(period.from, period.to) }));
+    const column = (pick: (layer: Layers) => Date) => named.map((layer) => pick(layer).toISOString());
+    return answersStatement.run(db, {
+        tenant: tenantId, campaign: campaignId, periods: named.map((layer) => layer.name),
+        froms: column((layer) => layer.from), tos: column((layer) => layer.to),
+        quarterFroms: column((layer) => layer.quarterFrom), quarterTos: column((layer) => layer.quarterTo),
+        dayFroms: column((layer) => layer.dayFrom), dayTos: column((layer) => layer.dayTo)
+    });
+};
+
+
 export const stats = async (db: Db, tenantId: string, range: Range) => {
 
     const resolved = range.from || range.to ? await resolve(db, tenantId, range) : { zone: 'UTC', from: null, to: null };
     const { from, to } = rangeOf(resolved);
-    const rows = await byOutcome(db, tenantId, null, split(from, to, day));
-    const [active] = await activeCampaigns.run(db, { tenant: tenantId });
+    const [rows, answers, [active]] = await Promise.all([
+        byOutcome(db, tenantId, null, split(from, to, day)),
+        answersOver(db, tenantId, null, { range: { from, to } }),
+        activeCampaigns.run(db, { tenant: tenantId })
+    ]);
 
     const sum = (pick: (row: OutcomeRow) => number, only?: Set<string>) => rows.reduce((total, row) => total + (!only || only.has(row.outcome) ? pick(row) : 0), 0);
     return {
@@ -141,7 +220,8 @@ export const stats = async (db: Db, tenantId: string, range: Range) => {
         successful_calls: sum((row) => row.calls, Outcomes.successful),
         failed_calls: sum((row) => row.calls, Outcomes.failed),
         average_duration: average(sum((row) => row.answered_seconds), sum((row) => row.answered)),
-        active_campaigns: active!.count
+        active_campaigns: active!.count,
+        abandonment_rate: percent(answers.reduce((total, row) => total + row.abandoned, 0), answers.reduce((total, row) => total + row.live_answered, 0))
     };
 };
 
@@ -165,6 +245,56 @@ export const outcomes = async (db: Db, tenantId: string, range: Range) => {
 };
 
 
+// Abandonment per campaign: its counts over the range, and its rates over the campaign stats'
+// windows up to now, whatever the range. A window reaches every answer from its start on, as the
+// campaign stats' do; unlike them it counts only ended calls, as every count here does.
+
+export const abandonment = async (db: Db, tenantId: string, range: Range, now: Date) => {
+
+    const resolved = range.from || range.to || range.campaign_id ? await resolve(db, tenantId, range) : { zone: 'UTC', from: null, to: null };
+    const periods: Record<string, Period> = { range: rangeOf(resolved) };
+    for (const window of windows) {
+        periods[window.name] = { from: new Date(now.getTime() - window.ms), to: allTime.to };
+    }
+
+    const campaigns = new Map<string, { campaign_id: string; name: string; counts: Map<string, AnswerRow> }>();
+    for (const row of await answersOver(db, tenantId, range.campaign_id ?? null, periods)) {
+        const campaign = campaigns.get(row.campaign_id) ?? { campaign_id: row.campaign_id, name: row.name, counts: new Map() };
+        campaigns.set(row.campaign_id, campaign);
+        if (row.period) {
+            campaign.counts.set(row.period, row);
+        }
+    }
+
+    const rows = [...campaigns.values()].map(({ campaign_id, name, counts }) => {
+
+        const rateOf = (period: string) => percent(counts.get(period)?.abandoned ?? 0, counts.get(period)?.live_answered ?? 0);
+        return {
+            campaign_id,
+            name,
+            live_answered: counts.get('range')?.live_answered ?? 0,
+            abandoned: counts.get('range')?.abandoned ?? 0,
+            abandonment_rate: rateOf('range'),
+            abandonment_rate_30d: rateOf('30d'),
+            abandonment_rate_24h: rateOf('24h')
+        };
+    });
+
+    rows.sort((a, b) => b.abandonment_rate_30d - a.abandonment_rate_30d || a.name.localeCompare(b.name) || a.campaign_id.localeCompare(b.campaign_id));
+    const liveAnswered = rows.reduce((total, row) => total + row.live_answered, 0);
+    const abandoned = rows.reduce((total, row) => total + row.abandoned, 0);
+    return {
+        campaign_id: range.campaign_id ?? null,
+        from: resolved.from,
+        to: resolved.to,
+        live_answered: liveAnswered,
+        abandoned,
+        abandonment_rate: percent(abandoned, liveAnswered),
+        campaigns: rows
+    };
+};
+
+
 // Calls over time in buckets of the zone. The buckets' starts are the zone's own (PostgreSQL's
 // date_trunc in the zone, so a day of a daylight-saving change is 23 or 25 hours and the repeated
 // hour is two buckets); the first and the last count only what falls inside from..to. Every
@@ -184,6 +314,8 @@ interface BucketRow {
     answered: number;
     answered_seconds: number;
     billed_minutes: number;
+    live_answered: number;
+    abandoned: number;
 }
 
 
@@ -199,23 +331,26 @@ const seriesStatement = new Statement<BucketRow>('talky-analytics-series', `
         ) points
     ),
     pieces AS (
-        SELECT quarter_hour AS at, calls, answered, answered_seconds, billed_minutes FROM calls_per_quarter_hour
+        SELECT quarter_hour AS at, calls, answered, answered_seconds, billed_minutes, live_answered, abandoned FROM calls_per_quarter_hour
         WHERE tenant_id = :tenant AND quarter_hour >= :wholeFrom AND quarter_hour < :wholeTo AND CAST(:campaign AS uuid) IS NULL
         UNION ALL
-        SELECT quarter_hour AS at, calls, answered, answered_seconds, billed_minutes FROM calls_per_quarter_hour
+        SELECT quarter_hour AS at, calls, answered, answered_seconds, billed_minutes, live_answered, abandoned FROM calls_per_quarter_hour
         WHERE tenant_id = :tenant AND campaign_id = :campaign AND quarter_hour >= :wholeFrom AND quarter_hour < :wholeTo
         UNION ALL
-        SELECT * FROM (${rawCalls(rawCounts('created_at AS at'))}) edges
+        SELECT * FROM (${rawCalls(rawCounts('created_at AS at'))}
+            UNION ALL ${rawAnswers(answerCounts(`${answerAt} AS at`), [[':from', ':wholeFrom'], [':wholeTo', ':to']])}) edges
     ),
     counted AS (
-        SELECT GREATEST(width_bucket(p.at, bounds.starts), 1) AS i, sum(calls) AS calls, sum(answered) AS answered, sum(answered_seconds) AS answered_seconds, sum(billed_minutes) AS billed_minutes
+        SELECT GREATEST(width_bucket(p.at, bounds.starts), 1) AS i, sum(calls) AS calls, sum(answered) AS answered, sum(answered_seconds) AS answered_seconds, sum(billed_minutes) AS billed_minutes,
+            sum(live_answered) AS live_answered, sum(abandoned) AS abandoned
         FROM pieces p CROSS JOIN bounds
         GROUP BY 1
     )
     SELECT CAST(bounds.starts[n.i] AT TIME ZONE :zone AS text) AS local,
         CAST(extract(epoch FROM (bounds.starts[n.i] AT TIME ZONE :zone) - (bounds.starts[n.i] AT TIME ZONE 'UTC')) AS integer) AS offset_seconds,
         CAST(COALESCE(c.calls, 0) AS integer) AS calls, CAST(COALESCE(c.answered, 0) AS integer) AS answered,
-        CAST(COALESCE(c.answered_seconds, 0) AS float8) AS answered_seconds, CAST(COALESCE(c.billed_minutes, 0) AS float8) AS billed_minutes
+        CAST(COALESCE(c.answered_seconds, 0) AS float8) AS answered_seconds, CAST(COALESCE(c.billed_minutes, 0) AS float8) AS billed_minutes,
+        CAST(COALESCE(c.live_answered, 0) AS integer) AS live_answered, CAST(COALESCE(c.abandoned, 0) AS integer) AS abandoned
     FROM bounds CROSS JOIN generate_subscripts(bounds.starts, 1) AS n (i)
     LEFT JOIN counted c ON c.i = n.i
     ORDER BY n.i`);
@@ -261,7 +396,9 @@ export const calls = async (db: Db, tenantId: string, range: Range & { bucket?: 
             answered_calls: row.answered,
             answered_rate: row.calls ? Math.round(row.answered / row.calls * 10_000) / 10_000 : 0,
             average_duration: average(row.answered_seconds, row.answered),
-            minutes_used: row.billed_minutes
+            minutes_used: row.billed_minutes,
+            live_answered: row.live_answered,
+            abandoned: row.abandoned
         }))
     };
 };

@@ -12,7 +12,7 @@ export const defaultCeiling = 3;                 // percent
 
 export const minimumAnswered = 20;
 
-const windows = [
+export const windows = [
     { name: '30d', label: '30 days', ms: 30 * 24 * 3600_000 },
     { name: '24h', label: '24 hours', ms: 24 * 3600_000 }
 ] as const;
