@@ -5,15 +5,24 @@ import Code from '@hapi/code';
 import Lab from '@hapi/lab';
 import type { Server } from '@hapi/hapi';
 
+import type { Logger } from 'pino';
+
 import type { Clock } from '../core/plugin';
 import { importContacts } from '../plugins/contacts/import';
 import { dial, type DialContext } from '../plugins/dialer/dial';
+import { applyEvent } from '../plugins/dialer/events';
 import { Gate } from '../plugins/dialer/gate';
 import { holidayUntil } from '../plugins/dialer/holidays';
+import { honourOptOut } from '../plugins/dialer/optout';
 import { callsAllowAt, plan, strictest } from '../plugins/dialer/rules';
 import { Slots } from '../plugins/dialer/slots';
 import type { PlaceCallRequest, Telephony } from '../plugins/dialer/telephony';
 import { localHours } from '../plugins/dialer/windows';
+import { Agent, isStopRequest, type Turn } from '../plugins/voice/agent';
+import { optOutGoodbye } from '../plugins/voice/prompt';
+import type { Llm, LlmChunk, Stt, SttOptions, Tts } from '../plugins/voice/slots';
+import type { AudioSocket } from '../plugins/voice/socket';
+import type { CallActions } from '../plugins/voice/tools';
 import { startServer, type Harness } from './lib/harness';
 import { signUp } from './lib/session';
 
@@ -35,6 +44,17 @@ describe('calling rules', () => {
         expect(strictest([])).to.equal({ hours: localHours, maxCallsPer24h: null });
         expect(strictest([federal])).to.equal({ hours: { start: '08:00', end: '21:00', reason: 'outside_local_hours' }, maxCallsPer24h: null });
         expect(strictest([federal, florida])).to.equal({ hours: { start: '08:00', end: '20:00', reason: 'outside_rule_hours' }, maxCallsPer24h: 3 });
+    });
+
+    it('keeps the default local hours under a region whose country has no rule of its own', () => {
+
+        const quebec = { region: 'CA-QC', local_start: '09:00', local_end: '21:30', max_calls_per_24h: 2 };
+        expect(strictest([quebec])).to.equal({ hours: { start: '09:00', end: '21:00', reason: 'outside_rule_hours' }, maxCallsPer24h: 2 });
+
+        // A country's own row may set other hours: its regions narrow those
+
+        const canada = { region: null, local_start: '09:00', local_end: '21:30', max_calls_per_24h: null };
+        expect(strictest([canada, quebec])).to.equal({ hours: { start: '09:00', end: '21:30', reason: 'outside_rule_hours' }, maxCallsPer24h: 2 });
     });
 
     it('lets a number be called again once enough of its calls are 24 hours old', () => {
@@ -78,6 +98,31 @@ const movableClock = (start: string) => {
 };
 
 
+// A gate that lets no dial take its turn until so many of them wait for one
+
+class Barrier extends Gate {
+
+    #arrived = 0;
+    #open: () => void = () => undefined;
+    readonly #opened = new Promise<void>((resolve) => (this.#open = resolve));
+
+    constructor(private readonly count: number) {
+
+        super(() => Promise.resolve(0));
+    }
+
+    override async paced(tenantId: string, urgent: boolean) {
+
+        if (++this.#arrived === this.count) {
+            this.#open();
+        }
+
+        await this.#opened;
+        return await super.paced(tenantId, urgent);
+    }
+}
+
+
 type Owner = Awaited<ReturnType<typeof signUp>>;
 
 
@@ -112,23 +157,23 @@ describe('compliance', () => {
 
     const inject = async (method: string, url: string, payload?: object, who: Owner = owner) => await server.inject({ method, url, headers: who.headers, payload });
 
-    const campaign = async (fields: Record<string, unknown> = {}) => {
+    const campaign = async (fields: Record<string, unknown> = {}, who: Owner = owner) => {
 
-        const res = await inject('POST', '/api/v1/campaigns', { name: 'Compliance', max_concurrent_calls: 10, ...fields });
+        const res = await inject('POST', '/api/v1/campaigns', { name: 'Compliance', max_concurrent_calls: 10, ...fields }, who);
         expect(res.statusCode, res.payload).to.equal(201);
         return (res.result as { id: string }).id;
     };
 
-    const bulk = async (campaignId: string, contacts: object[]) => {
+    const bulk = async (campaignId: string, contacts: object[], who: Owner = owner) => {
 
-        const res = await inject('POST', '/api/v1/contacts/bulk', { campaign_id: campaignId, contacts });
+        const res = await inject('POST', '/api/v1/contacts/bulk', { campaign_id: campaignId, contacts }, who);
         expect(res.statusCode, res.payload).to.equal(200);
         return res.result as Record<string, any>;
     };
 
-    const start = async (campaignId: string) => {
+    const start = async (campaignId: string, who: Owner = owner) => {
 
-        const res = await inject('POST', `/api/v1/campaigns/${campaignId}/start`);
+        const res = await inject('POST', `/api/v1/campaigns/${campaignId}/start`, undefined, who);
         expect(res.statusCode, res.payload).to.equal(200);
     };
 
@@ -145,6 +190,18 @@ describe('compliance', () => {
 
         const job = await jobOf(campaignId, phone);
         return await dial(context, { id: job.id, seq: job.seq });
+    };
+
+    // Earlier calls to a number, from the campaign's job for it
+
+    const called = async (campaignId: string, phone: string, calls: Array<[string, string]>) => {
+
+        const job = await jobOf(campaignId, phone);
+        const { tenant_id: tenantId } = await server.plugins.core.db('campaigns').where({ id: campaignId }).first('tenant_id');
+        await server.plugins.core.db('calls').insert(calls.map(([time, outcome], i) => ({
+            id: Crypto.randomUUID(), tenant_id: tenantId, campaign_id: campaignId, lead_id: job.lead_id, job_id: job.id,
+            attempt: i + 1, provider: 'simulator', to_number: phone, status: 'completed', outcome, created_at: at(time), updated_at: at(time)
+        })));
     };
 
     // What the reconciler does once a deferred job is due
@@ -358,5 +415,294 @@ describe('compliance', () => {
         const missing = await inject('GET', `/api/v1/campaigns/${id}/jobs/00000000-0000-4000-8000-000000000000`);
         expect(missing.statusCode).to.equal(404);
         expect(missing.result).to.equal({ detail: 'Job not found' });
+    });
+
+    it('counts toward the 24-hour limit only the calls that were placed', async () => {
+
+        clock.set('2026-12-04T15:00:00Z');
+        const id = await campaign();
+        await bulk(id, [{ phone_number: '+13055550701' }]);
+        await start(id);
+
+        // The provider refused one (invalid) and never got another (not_placed): two calls were made
+
+        await called(id, '+13055550701', [['2026-12-04T10:00:00Z', 'no_answer'], ['2026-12-04T11:00:00Z', 'busy'], ['2026-12-04T12:00:00Z', 'invalid'], ['2026-12-04T13:00:00Z', 'not_placed']]);
+        expect(await dialNumber(id, '+13055550701')).to.equal('dialed');
+    });
+
+    it('lets only one of two dials to a number screened together take its last call of the 24 hours', async () => {
+
+        clock.set('2026-12-04T15:00:00Z');
+        const { db } = server.plugins.core;
+        const someone = await signUp(server, { plan: 'pro' });
+        const phone = '+13055550801';
+        const ids = [await campaign({}, someone), await campaign({}, someone)];
+        for (const id of ids) {
+            await bulk(id, [{ phone_number: phone }], someone);
+            await start(id, someone);
+        }
+
+        await called(ids[0]!, phone, [['2026-12-03T19:00:00Z', 'no_answer'], ['2026-12-04T14:00:00Z', 'busy']]);
+
+        // Both find room for one more call before either places it
+
+        const together = { ...context, gate: new Barrier(2) };
+        const verdicts = await Promise.all(ids.map(async (id) => {
+
+            const job = await jobOf(id, phone);
+            return await dial(together, { id: job.id, seq: job.seq });
+        }));
+
+        expect([...verdicts].sort()).to.equal(['deferred', 'dialed']);
+        expect(await db('calls').where({ tenant_id: someone.tenantId, to_number: phone }).count('* as n').first()).to.equal({ n: 3 });
+
+        const deferred = await jobOf(ids[verdicts.indexOf('deferred')]!, phone);
+        expect(deferred).to.include({ status: 'pending', next_attempt_at: at('2026-12-04T19:00:00Z') });
+        expect(deferred.decisions.at(-1)).to.include({ decision: 'deferred', reason: 'max_calls_per_24h' });
+    });
+
+    it('cancels a stopped number\'s waiting jobs in every campaign of its tenant only, and the call back its call scheduled', async () => {
+
+        clock.set('2026-12-04T15:00:00Z');
+        const { db } = server.plugins.core;
+        const now = clock.now();
+        const phone = '+12125550901';
+        const someone = await signUp(server, { plan: 'pro' });
+        const stranger = await signUp(server, { plan: 'pro' });
+        const [onCall, other, later] = [await campaign({}, someone), await campaign({}, someone), await campaign({}, someone)];
+        const theirs = await campaign({}, stranger);
+
+        const jobFor = async (campaignId: string, tenantId: string, number: string, fields: Record<string, unknown>, leadStatus = 'pending') => {
+
+            const [lead] = await db('leads').insert({ tenant_id: tenantId, campaign_id: campaignId, phone_number: number, status: leadStatus }).returning('id');
+            const [job] = await db('dialer_jobs').insert({ tenant_id: tenantId, campaign_id: campaignId, lead_id: lead.id, ...fields }).returning(['id', 'lead_id']);
+            return job as { id: string; lead_id: string };
+        };
+
+        // The call the person asks on, with a call back the agent scheduled earlier in it
+
+        const current = await jobFor(onCall, someone.tenantId, phone, { status: 'in_call', attempt: 1 }, 'calling');
+        const callId = Crypto.randomUUID();
+        await db('calls').insert({
+            id: callId, tenant_id: someone.tenantId, campaign_id: onCall, lead_id: current.lead_id, job_id: current.id, attempt: 1, provider: 'simulator',
+            provider_call_id: `fake-${callId}`, to_number: phone, status: 'in_progress', answered_at: now, callback_at: at('2026-12-05T15:00:00Z')
+        });
+
+        const retry = await jobFor(other, someone.tenantId, phone, { status: 'retry_scheduled', attempt: 1, next_attempt_at: at('2026-12-04T18:00:00Z') });
+        const otherNumber = await jobFor(other, someone.tenantId, '+12125550902', { status: 'pending' });
+        const deferred = await jobFor(later, someone.tenantId, phone, { status: 'pending', next_attempt_at: at('2026-12-05T13:00:00Z') });
+        const strangers = await jobFor(theirs, stranger.tenantId, phone, { status: 'pending' });
+
+        await honourOptOut(db, now, { tenantId: someone.tenantId, phoneNumber: phone, reason: 'take me off your list', callId });
+
+        const state = async (job: { id: string }) => await db('dialer_jobs as j').join('leads as l', 'l.id', 'j.lead_id').where('j.id', job.id).first('j.status', 'j.next_attempt_at', 'j.last_decision', 'l.status as lead_status');
+        for (const job of [retry, deferred]) {
+            expect(await state(job)).to.equal({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', lead_status: 'dnc' });
+        }
+
+        expect(await state(otherNumber)).to.include({ status: 'pending', lead_status: 'pending' });
+        expect(await state(strangers)).to.include({ status: 'pending', lead_status: 'pending' });
+        expect(await db('dnc_numbers').where({ tenant_id: someone.tenantId }).select('phone_number', 'reason', 'call_id')).to.equal([{ phone_number: phone, reason: 'take me off your list', call_id: callId }]);
+        expect(await db('dnc_numbers').where({ tenant_id: stranger.tenantId }).select('phone_number')).to.equal([]);
+
+        // The call ends: no call back is scheduled from it
+
+        await applyEvent(db, { callId, providerCallId: `fake-${callId}`, status: 'completed', timestamp: now, durationSeconds: 60, raw: {} }, now);
+        expect(await state(current)).to.include({ status: 'completed', next_attempt_at: null });
+    });
+});
+
+
+// An agent on a fake line: its turns kept, its actions noted. The TTS may hold the sentence
+// that names `hold` (to act while it is being said).
+
+const line = (options: { llm: Llm; optOutDigit?: string; hold?: string }) => {
+
+    const done: string[] = [];
+    const turns: Turn[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (holding = resolve));
+    let hungUp: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => (hungUp = resolve));
+    let heard: SttOptions['onTranscript'] = () => undefined;
+
+    const socket = { sampleRate: 16000, framesIn: 0, framesOut: 0, clear: () => undefined, play: () => undefined, close: () => undefined, mark: (fn: () => void) => setImmediate(fn) } as unknown as AudioSocket;
+
+    const tts: Tts = {
+        turn: ({ signal }) => {
+
+            const texts: string[] = [];
+            let finished = false;
+            let wake: () => void = () => undefined;
+            const more = () => new Promise<void>((resolve) => (wake = resolve));
+            return {
+                say: (text) => {
+
+                    texts.push(text);
+                    wake();
+                },
+                end: () => {
+
+                    finished = true;
+                    wake();
+                },
+                audio: (async function* () {
+
+                    for (;;) {
+                        const text = texts.shift();
+                        if (text !== undefined) {
+                            if (options.hold && text.includes(options.hold)) {
+                                holding();
+                                await held;
+                            }
+
+                            if (signal.aborted) {
+                                return;
+                            }
+
+                            yield Buffer.alloc(640);
+                        }
+                        else if (finished) {
+                            return;
+                        }
+                        else {
+                            await more();
+                        }
+                    }
+                })()
+            };
+        }
+    };
+
+    const stt: Stt = {
+        open: (session) => {
+
+            heard = session.onTranscript;
+            return Promise.resolve({ write: () => undefined, finalize: () => undefined, close: () => Promise.resolve() });
+        }
+    };
+
+    const actions: CallActions = {
+        hangUp: () => {
+
+            done.push('hang up');
+            hungUp();
+            return Promise.resolve();
+        },
+        markGoalAchieved: () => Promise.resolve(),
+        scheduleCallback: () => Promise.resolve(),
+        addToDoNotCall: (reason) => Promise.resolve(void done.push(`dnc ${reason}`)),
+        transfer: () => Promise.resolve(),
+        canTransfer: false
+    };
+
+    const agent = new Agent(socket, { script: {}, systemPrompt: 'You call for Acme.', greeting: 'Hello.', optOutDigit: options.optOutDigit, voicemail: null, hints: [] }, {
+        stt,
+        llm: options.llm,
+        tts,
+        actions,
+        settings: { vad: { mode: 3, startMs: 200, stopMs: 500, minVolumeDb: -50 }, finalWaitMs: 300, bargeInMs: 500, llmTimeoutMs: 5000, maxCallMs: 60_000 },
+        logger: { debug: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger,
+        now: () => new Date(),
+        saveTurn: (turn) => Promise.resolve(void turns.push(turn))
+    });
+
+    const said = () => turns.map((turn) => [turn.speaker, turn.text]);
+    return { agent, done, said, release, reached, ended, hear: (text: string) => heard({ text, final: true, endOfTurn: true }) };
+};
+
+
+const replies = (chunks: LlmChunk[]): Llm => ({
+    async *stream() {
+
+        yield* chunks;
+    }
+});
+
+const broken: Llm = {
+    stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('The model is down')) }) })
+};
+
+const apology = 'technical trouble';
+
+
+describe('opt-out on a call', () => {
+
+    it('takes a stop request from words that can only mean one', () => {
+
+        const stops = [
+            'stop', 'Stop.', 'please stop', 'No, stop calling me!', 'okay stop stop', 'stop calling', 'Please stop calling this number.',
+            'Can you stop calling me? I asked before.', 'take me off your list', 'Remove my number from your calling list please',
+            'put me on your do not call list', 'Don\'t call me again', 'never call this number again', 'dont call me anymore', 'how do I unsubscribe'
+        ];
+
+        const others = [
+            'don\'t stop', 'I lost my stopwatch', 'stop by the office tomorrow', 'the bus stop is near', 'please don\'t stop calling me',
+            'call me tomorrow', 'can you stop talking for a second and tell me the price', 'do not call me before noon'
+        ];
+
+        for (const text of stops) {
+            expect(isStopRequest(text), text).to.be.true();
+        }
+
+        for (const text of others) {
+            expect(isStopRequest(text), text).to.be.false();
+        }
+    });
+
+    it('says goodbye before hanging up when the model only calls the do-not-call tool', async () => {
+
+        const call = line({ llm: replies([{ type: 'tool', call: { id: 'call_1', name: 'add_to_do_not_call', arguments: { reason: 'take me off your list' } } }]) });
+        call.agent.dtmf('5');
+        await call.ended;
+        await call.agent.close();
+
+        expect(call.done).to.equal(['dnc take me off your list', 'hang up']);
+        expect(call.said()).to.equal([['caller', '[pressed 5]'], ['agent', optOutGoodbye]]);
+    });
+
+    it('stops the calls on the campaign\'s own key only, once', async () => {
+
+        const call = line({ llm: replies([{ type: 'text', text: 'Sorry, which key was that?' }]), optOutDigit: '#' });
+        call.agent.dtmf('9');
+        call.agent.dtmf('#');
+        call.agent.dtmf('#');
+        await call.ended;
+        await call.agent.close();
+
+        expect(call.done).to.equal(['dnc pressed # to stop the calls', 'hang up']);
+        expect(call.said().filter(([speaker]) => speaker === 'caller')).to.equal([['caller', '[pressed 9]'], ['caller', '[pressed #]']]);
+    });
+
+    it('stops the calls on the key pressed while the call is ending', async () => {
+
+        const call = line({ llm: broken, hold: apology });
+        call.agent.dtmf('5');
+        await call.reached;                                                 // the apology is being said
+        call.agent.dtmf('9');
+        call.agent.dtmf('9');
+        call.agent.dtmf('5');
+        call.release();
+        await call.ended;
+        await call.agent.close();
+
+        expect(call.done).to.equal(['dnc pressed 9 to stop the calls', 'hang up']);
+    });
+
+    it('stops the calls on a stop said while the call is ending', async () => {
+
+        const call = line({ llm: broken, hold: apology });
+        await call.agent.start(16000);
+        call.agent.dtmf('5');
+        await call.reached;
+        call.hear('please stop calling me');
+        call.release();
+        await call.ended;
+        await call.agent.close();
+
+        expect(call.done).to.equal(['dnc please stop calling me', 'hang up']);
+        expect(call.said()).to.include([['caller', 'please stop calling me']]);
     });
 });

@@ -57,6 +57,19 @@ describe('calling windows', () => {
         expect(decide(at('2026-03-08T06:30:00Z'), {}, ['America/New_York'])).to.equal({ allowed: false, reason: 'outside_local_hours', next: at('2026-03-08T12:00:00Z') });
     });
 
+    it('opens on the day the clocks go forward when asked the evening before', () => {
+
+        // 23:30 on Saturday the 7th: 24 hours on is 00:30 on the 9th, the 8th being 23 hours long
+
+        expect(decide(at('2026-03-08T04:30:00Z'), {}, ['America/New_York'])).to.equal({ allowed: false, reason: 'outside_local_hours', next: at('2026-03-08T12:00:00Z') });
+        expect(decide(at('2026-03-08T07:30:00Z'), {}, ['America/Los_Angeles'])).to.equal({ allowed: false, reason: 'outside_local_hours', next: at('2026-03-08T15:00:00Z') });
+        expect(decide(at('2026-03-28T23:30:00Z'), {}, ['Europe/London'])).to.equal({ allowed: false, reason: 'outside_local_hours', next: at('2026-03-29T07:00:00Z') });
+
+        // A campaign that calls on Sundays only does not lose that Sunday for the next
+
+        expect(decide(at('2026-03-08T04:30:00Z'), { days: ['sun'] }, ['America/New_York'])).to.equal({ allowed: false, reason: 'outside_campaign_window', next: at('2026-03-08T12:00:00Z') });
+    });
+
     it('answers no opening when the rules never overlap', () => {
 
         expect(decide(at('2026-12-04T15:00:00Z'), { time_window_start: '06:00', time_window_end: '07:00' }, ['America/New_York'])).to.equal({ allowed: false, reason: 'outside_campaign_window', next: null });

@@ -1,5 +1,7 @@
 import Crypto from 'crypto';
 
+import type { Knex } from 'knex';
+
 import type { Db } from '../../core/db';
 import type { Core } from '../../core/plugin';
 import { phoneHash } from '../contacts/dnc';
@@ -44,6 +46,7 @@ interface DialRow {
     minutes_remaining: number;
     tenant_limit: number;
     on_dnc: boolean;
+    max_calls_per_24h?: number | null;           // the number's limit, found by its screening
 }
 
 
@@ -126,8 +129,9 @@ const screen = async (context: DialContext, row: DialRow | undefined, message: D
         return 'deferred';
     }
 
+    row.max_calls_per_24h = rule.maxCallsPer24h;
     if (rule.maxCallsPer24h !== null) {
-        const allowAt = callsAllowAt(await recentCalls(context, row, now), rule.maxCallsPer24h, now);
+        const allowAt = callsAllowAt(await recentCalls(db, row, now), rule.maxCallsPer24h, now);
         if (allowAt) {
             await record(context, row.id, now, { next_attempt_at: allowAt }, 'deferred', 'max_calls_per_24h');
             return 'deferred';
@@ -171,15 +175,15 @@ const rulesFor = async ({ core: { db } }: DialContext, row: DialRow): Promise<Ca
 };
 
 
-// This tenant's calls to the number in the last 24 hours (from any campaign); a call the
-// provider never took does not count
+// This tenant's calls to the number in the last 24 hours (from any campaign); a call that was
+// never placed does not count: not_placed (never reached the provider) nor invalid (refused by it)
 
-const recentCalls = async ({ core: { db } }: DialContext, row: DialRow, now: Date): Promise<Date[]> => {
+const recentCalls = async (knex: Knex, row: DialRow, now: Date): Promise<Date[]> => {
 
-    const calls: Array<{ created_at: Date }> = await db('calls')
+    const calls: Array<{ created_at: Date }> = await knex('calls')
         .where({ tenant_id: row.tenant_id, to_number: row.phone_number })
         .where('created_at', '>', new Date(now.getTime() - 86_400_000))
-        .where((q) => q.whereNull('outcome').orWhere('outcome', '<>', 'not_placed'))
+        .where((q) => q.whereNull('outcome').orWhereNotIn('outcome', ['not_placed', 'invalid']))
         .select('created_at');
 
     return calls.map((call) => call.created_at);
@@ -284,6 +288,11 @@ const dialing = async (context: DialContext, message: DialMessage, stopping: () 
             }
 
             const attempt = await claim(context, row, holder.callId);
+            if (attempt === 'limited') {
+                await slots.release(holder);
+                return 'deferred';                          // another dial to the number took the last call of its 24 hours
+            }
+
             if (attempt === null) {
                 await slots.release(holder);
                 if (refusals++) {
@@ -328,19 +337,48 @@ const claimSql = `
     SELECT attempt FROM call`;
 
 
-const claim = async (context: DialContext, row: DialRow, callId: string) => {
+// A number with a limit of calls per 24 hours is claimed holding a lock on it (for its tenant),
+// counting its calls again: two dials to it (two campaigns, two leads) screened together would
+// each find room for one more. Numbers without a limit take no lock and no count.
+
+const claimLimitedSql = 'SELECT pg_advisory_xact_lock(hashtext(\'talky:calls-to\'), hashtext(?))';
+
+
+const claim = async (context: DialContext, row: DialRow, callId: string): Promise<number | null | 'limited'> => {
 
     const { core: { db, clock } } = context;
     const now = clock.now();
-    try {
-        const { rows } = await db.raw<{ rows: Array<{ attempt: number }> }>(claimSql, [
-            logDecision(db, now, 'dialed'),
+    const attempt = async (knex: Knex) => {
+
+        const { rows } = await knex.raw<{ rows: Array<{ attempt: number }> }>(claimSql, [
+            logDecision(knex, now, 'dialed'),
             now, row.id, row.seq, phoneHash(row.phone_number),
             callId, context.provider, row.phone_number, now, now, now,
             now
         ]);
 
         return rows[0]?.attempt ?? null;
+    };
+
+    try {
+        const limit = row.max_calls_per_24h ?? null;
+        if (limit === null) {
+            return await attempt(db);
+        }
+
+        return await db.transaction(async (trx) => {
+
+            await trx.raw(claimLimitedSql, [`${row.tenant_id}:${row.phone_number}`]);
+            const allowAt = callsAllowAt(await recentCalls(trx, row, now), limit, now);
+            if (!allowAt) {
+                return await attempt(trx);
+            }
+
+            await trx('dialer_jobs').where({ id: row.id, seq: row.seq }).whereIn('status', ['pending', 'retry_scheduled']).whereNull('next_attempt_at')
+                .update({ next_attempt_at: allowAt, last_decision: 'deferred', decisions: logDecision(trx, now, 'deferred', 'max_calls_per_24h'), updated_at: now });
+
+            return 'limited' as const;
+        });
     }
     catch (err) {
         if ((err as { constraint?: string }).constraint === 'calls_one_live_per_lead') {

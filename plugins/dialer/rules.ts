@@ -4,7 +4,8 @@ import { decide, localHours, type CallingConfig, type Decision, type LocalHours 
 
 // The calling rules that match a number (rows of calling_rules: its country's, and its region's
 // when its prefix names one) narrow to the strictest: the latest start, the earliest end, the
-// fewest calls per 24 hours.
+// fewest calls per 24 hours. A region narrows its country's hours: a country without a row of
+// its own keeps the default local hours under its regions' rules.
 
 export interface CallingRule {
     region: string | null;
@@ -21,6 +22,8 @@ export interface Strictest {
 
 const dayMs = 86_400_000;
 
+const countryDefault: CallingRule = { region: null, local_start: localHours.start, local_end: localHours.end, max_calls_per_24h: null };
+
 
 export const strictest = (rules: readonly CallingRule[]): Strictest => {
 
@@ -28,13 +31,14 @@ export const strictest = (rules: readonly CallingRule[]): Strictest => {
         return { hours: localHours, maxCallsPer24h: null };
     }
 
-    const start = rules.map((rule) => rule.local_start.slice(0, 5)).sort().at(-1)!;
-    const end = rules.map((rule) => rule.local_end.slice(0, 5)).sort()[0]!;
-    const limits = rules.map((rule) => rule.max_calls_per_24h).filter((max): max is number => max !== null);
+    const all = rules.some((rule) => rule.region === null) ? rules : [countryDefault, ...rules];
+    const start = all.map((rule) => rule.local_start.slice(0, 5)).sort().at(-1)!;
+    const end = all.map((rule) => rule.local_end.slice(0, 5)).sort()[0]!;
+    const limits = all.map((rule) => rule.max_calls_per_24h).filter((max): max is number => max !== null);
 
     // A region's hours are named as its rule in the decisions, the country's as local hours
 
-    const regional = rules.some((rule) => rule.region && (rule.local_start.slice(0, 5) === start || rule.local_end.slice(0, 5) === end));
+    const regional = all.some((rule) => rule.region && (rule.local_start.slice(0, 5) === start || rule.local_end.slice(0, 5) === end));
     return {
         hours: { start, end, reason: regional ? 'outside_rule_hours' : 'outside_local_hours' },
         maxCallsPer24h: limits.length ? Math.min(...limits) : null

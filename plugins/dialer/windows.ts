@@ -92,13 +92,17 @@ const inside = (window: Window, instant: number) => {
 };
 
 
-// Candidate openings: each window's start on each of the coming days
+// Candidate openings: each window's start on each of the coming days. The days are counted on the
+// zone's calendar: stepping 24 hours from late evening skips the date of a 23-hour day (the
+// change to summer time), and with it that day's opening.
 
 const openings = (window: Window, from: number) => {
 
+    const first = local(window.zone, from).date;
     const result: number[] = [];
     for (let i = 0; i <= horizonDays; ++i) {
-        const date = local(window.zone, from + i * 86_400_000).date;
+        const day = new Date(Date.UTC(first.year, first.month - 1, first.day + i));
+        const date = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
         result.push(instantOf(window.zone, date, window.start));
     }
 

@@ -81,9 +81,20 @@ const backchannel = /^(?:(?:mm+[- ]?hm+|uh[- ]?huh|yeah|yes|yep|ok(?:ay)?|right|
 
 const isBackchannel = (text: string) => backchannel.test(text.trim());
 
-// The opening tells the caller to say stop: a bare stop needs no model to understand it
+// The opening tells the caller to say stop: a bare stop, or words that can only mean "stop
+// calling me", need no model to understand them. A "don't stop" or a "stopwatch" is not one.
 
-const stopRequest = /^(?:please[\s,]+)?stop(?:[\s,]+(?:it|now|please|calling(?: me)?))*[\s.!]*$/i;
+const bareStop = /^(?:(?:no|ok(?:ay)?|please|just|so|yes|look|hey|oh)[\s,.!]+)*stop(?:[\s,.!]+(?:stop|it|now|please|that|calling(?: me| us| this number| here)?))*[\s,.!]*$/i;
+
+const stopPhrase = new RegExp([
+    /(?<!\b(?:don'?t|do not|never|not)\s+)\bstop calling\b/,
+    /\b(?:take|get|remove|delete) (?:me|us|my number|this number|my name) (?:off|from|out of) (?:[\w-]+ ){0,3}(?:list|database|system)s?\b/,
+    /\bdo[\s-]not[\s-]call list\b/,
+    /\b(?:don'?t|do not|never) (?:ever )?call (?:me|us|this number|here) (?:again|anymore|any more|ever)\b/,
+    /\bunsubscribe\b/
+].map((pattern) => pattern.source).join('|'), 'i');
+
+export const isStopRequest = (text: string) => bareStop.test(text.trim()) || stopPhrase.test(text);
 
 
 interface Timing {
@@ -119,6 +130,7 @@ export class Agent {
     #finalWait: NodeJS.Timeout | null = null;
     #bargedIn = false;
     #ending = false;
+    #optedOut = false;
     #hungUp = false;
     #closed = false;
     #voicemail: 'waiting' | 'left' | null = null;
@@ -245,7 +257,18 @@ export class Agent {
 
     dtmf(digit: string) {
 
-        if (this.#closed || this.#ending) {
+        const optOut = digit === (this.call.optOutDigit ?? '9');
+        if (this.#closed || (this.#ending && !optOut) || (optOut && this.#optedOut)) {
+            return;
+        }
+
+        const at = this.#nowMs();
+        if (this.#ending) {
+
+            // The call ends already (an apology, a transfer): the key still stops the calls, in silence
+
+            this.#record({ speaker: 'caller', text: `[pressed ${digit}]`, startMs: at, endMs: at, interrupted: false });
+            void this.#stopCalls(`pressed ${digit} to stop the calls`);
             return;
         }
 
@@ -253,9 +276,8 @@ export class Agent {
             this.#bargeIn();
         }
 
-        const at = this.#nowMs();
         this.#record({ speaker: 'caller', text: `[pressed ${digit}]`, startMs: at, endMs: at, interrupted: false });
-        if (digit === (this.call.optOutDigit ?? '9')) {
+        if (optOut) {
             this.#optOut(`pressed ${digit} to stop the calls`);
             return;
         }
@@ -359,7 +381,21 @@ export class Agent {
 
         this.#cancelFinalWait();
         const text = this.#heard.join(' ').trim();
-        if (this.#closed || this.#ending || this.#reply || !text) {
+        if (this.#closed || this.#reply || !text) {
+            return;
+        }
+
+        if (this.#ending) {
+
+            // The call ends already (an apology): a stop said now still stops the calls. A
+            // machine's greeting is not a person asking.
+
+            if (this.#voicemail === null && !this.#hungUp && !this.#optedOut && isStopRequest(text)) {
+                this.#heard = [];
+                this.#record({ speaker: 'caller', text, startMs: this.#speechStartMs, endMs: this.#speechEndMs ?? this.#nowMs(), interrupted: false });
+                void this.#stopCalls(text);
+            }
+
             return;
         }
 
@@ -367,7 +403,7 @@ export class Agent {
         const endAt = this.#speechEndAt ?? decidedAt;
         this.#heard = [];
         this.#record({ speaker: 'caller', text, startMs: this.#speechStartMs, endMs: this.#speechEndMs ?? this.#nowMs(), interrupted: false });
-        if (stopRequest.test(text)) {
+        if (isStopRequest(text)) {
             this.#finalAt = null;
             this.#speechEndAt = null;
             this.#optOut(text);
@@ -389,10 +425,16 @@ export class Agent {
         this.#cancelFinalWait();
         void this.#play(async (say) => {
 
-            await this.deps.actions.addToDoNotCall(reason).catch((err: Error) => this.deps.logger.error({ err }, 'opt-out not recorded'));
+            await this.#stopCalls(reason);
             say(optOutGoodbye);
             return 'hang_up' as const;
         }, null, false).finally(() => this.#hangUp());
+    }
+
+    async #stopCalls(reason: string) {
+
+        this.#optedOut = true;
+        await this.deps.actions.addToDoNotCall(reason).catch((err: Error) => this.deps.logger.error({ err }, 'opt-out not recorded'));
     }
 
     // Barge-in: the agent stops at once, here and in Vonage's buffer, and its turn keeps only
@@ -425,6 +467,7 @@ export class Agent {
 
         const tools = toolSpecs({ canTransfer: this.deps.actions.canTransfer });
         let after: 'hang_up' | 'transfer' | null = null;
+        let spoken = '';
 
         await this.#play(async (say, signal, marks) => {
 
@@ -454,10 +497,19 @@ export class Agent {
                     return null;
                 }
 
+                spoken += text;
                 this.#messages.push({ role: 'assistant', content: text, ...(calls.length ? { toolCalls: calls } : {}) });
                 for (const call of calls) {
                     this.#messages.push({ role: 'tool', toolCallId: call.id, content: await runTool(this.deps.actions, call, this.deps.now()) });
                     after ??= afterwards(call, this.deps.actions);
+                    this.#optedOut ||= call.name === 'add_to_do_not_call';
+                }
+
+                // A model that only calls the tool hangs up on a person who asked to stop: the
+                // goodbye is said for it
+
+                if (after === 'hang_up' && !spoken.trim() && calls.some((call) => call.name === 'add_to_do_not_call')) {
+                    say(optOutGoodbye);
                 }
 
                 if (!calls.length || after || text.trim()) {
