@@ -19,7 +19,7 @@ import { Slots } from '../plugins/dialer/slots';
 import type { PlaceCallRequest, Telephony } from '../plugins/dialer/telephony';
 import { localHours } from '../plugins/dialer/windows';
 import { Agent, isStopRequest, type Turn } from '../plugins/voice/agent';
-import { optOutGoodbye } from '../plugins/voice/prompt';
+import { opening, optOutGoodbye } from '../plugins/voice/prompt';
 import type { Llm, LlmChunk, Stt, SttOptions, Tts } from '../plugins/voice/slots';
 import type { AudioSocket } from '../plugins/voice/socket';
 import type { CallActions } from '../plugins/voice/tools';
@@ -410,6 +410,12 @@ describe('compliance', () => {
         const waited = await inject('GET', `/api/v1/campaigns/${id}/jobs/${second.id}`);
         expect((waited.result as Record<string, any>).decisions.map((entry: { decision: string; reason: string }) => [entry.decision, entry.reason])).to.equal([['waiting', 'campaign_full']]);
 
+        // Stopping the campaign cancels the waiting job, and says why
+
+        expect((await inject('POST', `/api/v1/campaigns/${id}/stop`)).statusCode).to.equal(200);
+        const stopped = await inject('GET', `/api/v1/campaigns/${id}/jobs/${second.id}`);
+        expect((stopped.result as Record<string, any>).decisions.map((entry: { decision: string; reason: string }) => [entry.decision, entry.reason])).to.equal([['waiting', 'campaign_full'], ['cancelled', 'campaign_stopped']]);
+
         const other = await signUp(server, { plan: 'pro' });
         expect((await inject('GET', `/api/v1/campaigns/${id}/jobs/${job.id}`, undefined, other)).statusCode).to.equal(404);
         const missing = await inject('GET', `/api/v1/campaigns/${id}/jobs/00000000-0000-4000-8000-000000000000`);
@@ -650,6 +656,19 @@ describe('opt-out on a call', () => {
         for (const text of others) {
             expect(isStopRequest(text), text).to.be.false();
         }
+    });
+
+    it('tells the caller the campaign\'s own key, unless the greeting already does', () => {
+
+        const said = (greeting: string, optOutDigit = '9') => opening(greeting, { companyName: 'Acme', optOutDigit, record: false });
+        const disclosed = 'Hi, this is an AI assistant calling from Acme.';
+
+        expect(said(`${disclosed} Say stop or press 9 to stop these calls.`)).to.equal(`${disclosed} Say stop or press 9 to stop these calls.`);
+        expect(said(`${disclosed} Press 9 to stop.`)).to.equal(`${disclosed} Press 9 to stop.`);
+        expect(said(`${disclosed} Press 5 to stop.`)).to.equal(`${disclosed} Press 5 to stop. To stop these calls, say stop or press 9.`);
+        expect(said(`${disclosed} Press 99 to stop.`)).to.equal(`${disclosed} Press 99 to stop. To stop these calls, say stop or press 9.`);
+        expect(said(`${disclosed} Press # to stop.`, '#')).to.equal(`${disclosed} Press # to stop.`);
+        expect(said(`${disclosed} Say stop or press *.`, '#')).to.equal(`${disclosed} Say stop or press *. To stop these calls, say stop or press #.`);
     });
 
     it('says goodbye before hanging up when the model only calls the do-not-call tool', async () => {

@@ -465,7 +465,9 @@ describe('privacy', () => {
 
             expect((await post('/api/v1/privacy/erase', a, { phone_number: phone })).statusCode).to.equal(200);
             expect(await dialed({ id: job.id, seq: job.seq })).to.equal('stale');
-            expect(await db('dialer_jobs').where({ id: job.id }).first('status', 'last_decision')).to.equal({ status: 'cancelled', last_decision: 'erased' });
+            const cancelled = await db('dialer_jobs').where({ id: job.id }).first('status', 'last_decision', 'decisions');
+            expect(cancelled).to.include({ status: 'cancelled', last_decision: 'cancelled' });
+            expect(cancelled.decisions.at(-1)).to.include({ decision: 'cancelled', reason: 'erased' });
             expect(await db('calls').where({ lead_id: lead.id }).count('* as n').first()).to.equal({ n: 1 });
         });
 

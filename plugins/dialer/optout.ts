@@ -24,6 +24,6 @@ export const honourOptOut = async (db: Db, now: Date, request: { tenantId: strin
             .where({ tenant_id: request.tenantId })
             .whereIn('status', ['pending', 'retry_scheduled'])
             .whereIn('lead_id', trx('leads').where({ tenant_id: request.tenantId, phone_number: request.phoneNumber }).select('id'))
-            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(trx, now, 'cancelled', 'the person asked not to be called'), updated_at: now });
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(trx, now, 'cancelled', 'opted_out'), updated_at: now });
     });
 };

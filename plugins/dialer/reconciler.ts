@@ -2,7 +2,7 @@ import type { Core } from '../../core/plugin';
 import { settle, type DialContext } from './dial';
 import { applyEvent, completeIfDone } from './events';
 import { enqueue, missing, resend, type Enqueueable } from './enqueue';
-import { liveCallStatuses, unansweredEnd } from './outcomes';
+import { liveCallStatuses, logDecision, unansweredEnd } from './outcomes';
 
 
 // Postgres is the truth and Redis a hint. These passes bring the hint back in line with the
@@ -114,10 +114,11 @@ export const settleStuck = async (context: DialContext, stuckMs: number) => {
 
 export const cancelStopped = async (core: Core) => {
 
+    const now = core.clock.now();
     return await core.db('dialer_jobs')
         .whereIn('status', ['pending', 'retry_scheduled'])
         .whereIn('campaign_id', (stopped) => stopped.select('id').from('campaigns').where({ status: 'stopped' }))
-        .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', updated_at: core.clock.now() });
+        .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(core.db, now, 'cancelled', 'campaign_stopped'), updated_at: now });
 };
 
 

@@ -67,7 +67,7 @@ export const routes = (core: Core): ServerRoute[] => [
         path: '/campaigns/{campaign_id}/jobs/{job_id}',
         options: {
             description: 'One dialer job with every decision taken on it, oldest first: the audit of why it was dialled, deferred or skipped',
-            notes: 'Decisions: dialed; deferred (outside_campaign_window, outside_local_hours, outside_rule_hours, holiday, max_calls_per_24h, no_minutes); waiting (campaign_full, tenant_full); held (campaign_not_running); skipped (dnc, no_consent); failed (no_calling_time). The last 100 are kept.',
+            notes: 'Decisions: dialed; deferred (outside_campaign_window, outside_local_hours, outside_rule_hours, holiday, max_calls_per_24h, no_minutes); waiting (campaign_full, tenant_full); held (campaign_not_running); skipped (dnc, no_consent); failed (no_calling_time); after each call, with its outcome: retry, completed, failed, cancelled, not_placed; cancelled (campaign_stopped, opted_out, erased). The last 100 are kept.',
             tags: ['api', 'campaigns'],
             validate: { params: Schemas.jobParams },
             response: { schema: Schemas.job },

@@ -5,7 +5,7 @@ import * as Tenants from '../auth/tenants';
 import * as Campaigns from '../campaigns/service';
 import * as Abandonment from './abandonment';
 import { enqueue, type Enqueueable } from './enqueue';
-import { jobStatuses, openJobStatuses } from './outcomes';
+import { jobStatuses, logDecision, openJobStatuses } from './outcomes';
 
 
 // Starting, pausing and stopping a campaign, and what its jobs and calls add up to
@@ -107,7 +107,7 @@ export const stop = async (core: Core, tenantId: string, campaignId: string) => 
         }
 
         const cancelled = await trx('dialer_jobs').where({ campaign_id: campaignId }).whereIn('status', ['pending', 'retry_scheduled'])
-            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', updated_at: now });
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(trx, now, 'cancelled', 'campaign_stopped'), updated_at: now });
 
         await trx('campaigns').where({ id: campaignId }).update({ status: 'stopped', updated_at: now });
         return { campaign_id: campaignId, status: 'stopped', jobs_cancelled: cancelled, message: `Campaign stopped; ${cancelled} jobs cancelled` };

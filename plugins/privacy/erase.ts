@@ -2,7 +2,7 @@ import Boom from '@hapi/boom';
 
 import type { Db } from '../../core/db';
 import { phoneHash } from '../contacts/dnc';
-import { liveCallStatuses, openJobStatuses } from '../dialer/outcomes';
+import { liveCallStatuses, logDecision, openJobStatuses } from '../dialer/outcomes';
 import type { Storage } from '../storage/backend';
 import { holdingsOf, recordRequest, type Subject } from './subject';
 
@@ -33,7 +33,7 @@ export const eraseSubject = async (db: Db, storage: Storage, tenantId: string, s
 
         const { leadIds } = await holdingsOf(trx, tenantId, subject);
         await trx('dialer_jobs').whereIn('lead_id', leadIds).whereIn('status', openJobStatuses)
-            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'erased', updated_at: trx.fn.now() });
+            .update({ status: 'cancelled', next_attempt_at: null, last_decision: 'cancelled', decisions: logDecision(trx, new Date(), 'cancelled', 'erased'), updated_at: trx.fn.now() });
 
         const held = await holdingsOf(trx, tenantId, subject);
         const live = await trx('calls').whereIn('id', held.callIds).whereIn('status', liveCallStatuses).first('id');

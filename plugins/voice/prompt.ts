@@ -17,7 +17,14 @@ export const optOutSentence = (digit: string) => `To stop these calls, say stop 
 
 export const recordingNotice = 'This call is recorded.';
 
-const saysOptOut = /\bstop\b[^.?!]*\bpress\b/i;
+// Says to say stop, and which key to press: the campaign's own (a greeting naming another would
+// send the caller to a key that does nothing)
+
+const saysOptOut = (greeting: string, digit: string) => {
+
+    const key = `press ${digit.replace(/[*#]/, '\\$&')}(?![\\w*#])`;
+    return new RegExp(`\\bstop\\b[^.?!]*\\b${key}|\\b${key}[^.?!]*\\bstop\\b`, 'i').test(greeting);
+};
 
 const saysRecorded = /\brecord(ed|ing)\b/i;
 
@@ -29,7 +36,7 @@ export const opening = (greeting: string, options: { companyName: string; optOut
         parts.push(fill(disclosureSentence, { company_name: options.companyName }));
     }
 
-    if (!saysOptOut.test(greeting)) {
+    if (!saysOptOut(greeting, options.optOutDigit)) {
         parts.push(optOutSentence(options.optOutDigit));
     }
 
