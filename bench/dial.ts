@@ -65,7 +65,11 @@ const main = async () => {
         await db('plans').where({ id: 'enterprise' }).update({ max_concurrent_calls: 1000 });
         const owner = await signUp(server, { plan: 'enterprise' });
         await db('tenants').where({ id: owner.tenantId }).update({ minutes_remaining: 10_000_000 });
-        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Bench', max_concurrent_calls: concurrency, max_retries: 0, calling_config: { enforce_local_hours: false } } });
+
+        // No voice socket here: every answered call is one the agent never spoke on, abandoned, and
+        // the campaign would pause itself at the twentieth
+
+        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Bench', max_concurrent_calls: concurrency, max_retries: 0, calling_config: { enforce_local_hours: false, max_abandonment_rate: 100 } } });
         const id = (created.result as { id: string }).id;
         await db.raw(`INSERT INTO leads (tenant_id, campaign_id, phone_number) SELECT ?, ?, '+1212' || lpad(i::text, 7, '0') FROM generate_series(1, ?) AS i`, [owner.tenantId, id, leads]);
 

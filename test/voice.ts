@@ -518,6 +518,14 @@ describe('voice', () => {
         expect(campaign.status).to.equal('paused');
         expect(campaign.paused_reason as string).to.startWith('Abandoned calls reached 5% of live-answered calls over 30 days (1 of 20');
 
+        // A ceiling of 100% is never reached
+
+        await db('campaigns').where({ id: unheard.campaignId }).update({ status: 'running', paused_reason: null, calling_config: JSON.stringify({ max_abandonment_rate: 100 }) });
+        const tolerated = { id: Crypto.randomUUID(), uuid: `vonage-${Crypto.randomUUID()}` };
+        await db('calls').insert({ ...heardBefore, id: tolerated.id, provider_call_id: tolerated.uuid, status: 'in_progress', outcome: null, answered_at: new Date(), first_audio_ms: null, abandoned: null });
+        expect(await ended(tolerated, 5)).to.equal({ status: 'completed', abandoned: true });
+        expect(await db('campaigns').where({ id: unheard.campaignId }).first('status')).to.equal({ status: 'running' });
+
         // Hung up on within the 2 s, or heard in time: not abandoned
 
         expect(await ended(await liveCall(), 1.5)).to.equal({ status: 'completed', abandoned: null });

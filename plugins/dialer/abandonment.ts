@@ -90,6 +90,10 @@ export const firstAudio = async (core: Core, call: AbandonedCall, firstAudioMs: 
 export const checkCeiling = async (core: Core, call: AbandonedCall): Promise<boolean> => {
 
     const ceiling = typeof call.calling_config?.max_abandonment_rate === 'number' ? call.calling_config.max_abandonment_rate : defaultCeiling;
+    if (ceiling >= 100) {
+        return false;                                   // never over it
+    }
+
     const counts = await counted(core, call.campaign_id);
     const over = windows.find((window) => counts[window.name].answered >= minimumAnswered && counts[window.name].rate > ceiling);
     if (!over) {
