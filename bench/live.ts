@@ -89,7 +89,8 @@ const main = async () => {
         const { server } = harness;
         const { db } = server.plugins.core;
         const owner = await signUp(server, { plan: 'enterprise' });
-        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Live bench', max_retries: 0 } });
+        // No voice socket: a ceiling that cannot be reached, or every answered call, abandoned, would count it
+        const created = await server.inject({ method: 'POST', url: '/api/v1/campaigns', headers: owner.headers, payload: { name: 'Live bench', max_retries: 0, calling_config: { max_abandonment_rate: 100 } } });
         const campaignId = (created.result as { id: string }).id;
         await db('campaigns').where({ id: campaignId }).update({ status: 'running' });
 
