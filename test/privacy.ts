@@ -518,6 +518,27 @@ describe('privacy', () => {
             expect(audioOf(a)).to.equal([]);
         });
 
+        it('keeps no recording that reaches an erased call, the provider\'s or Talky\'s own', async () => {
+
+            const { a, phone, person } = await world();
+            const { call } = person[0]!;
+            expect((await post('/api/v1/privacy/erase', a, { phone_number: phone })).statusCode).to.equal(200);
+            const before = audioOf(a);
+
+            // The provider's is not even fetched: its address answers nothing
+
+            await server.plugins.dialer.handleRecording({ callId: call.id, recordingId: `late-${Crypto.randomUUID()}`, url: 'http://127.0.0.1:1/recording.wav', raw: {} });
+
+            // Talky's own, stored as the socket closed, goes again
+
+            const stored = await storage.put(`recordings/${a.tenantId}/${call.id}/conversation.wav`, Readable.from([Buffer.from(`late audio of ${phone}`)]));
+            expect(audioOf(a)).to.include(stored.key);
+            await server.plugins.dialer.keepRecording({ id: call.id, tenantId: a.tenantId }, stored);
+
+            expect(await db('recordings').where({ call_id: call.id }).count('* as n').first()).to.equal({ n: 0 });
+            expect(audioOf(a)).to.equal(before);
+        });
+
         it('removes at the next sweep what reaches an erased call during or after its erasure', async () => {
 
             const { a, phone, person, neighbour } = await world();

@@ -4,7 +4,7 @@ import type { DialContext } from './dial';
 import { checkCeiling } from './abandonment';
 import { applyEvent, isUuid, liveCall } from './events';
 import { machineChannel, type AnswerRequest, type CallLifecycle, type CallOutcomes, type MachineNotice } from './lifecycle';
-import { liveCallStatuses } from './outcomes';
+import { erasedNumber, liveCallStatuses } from './outcomes';
 import type { CallEvent, RecordingEvent } from './telephony';
 
 
@@ -88,9 +88,14 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
 
         async handleRecording(event: RecordingEvent) {
 
-            const call = await findCall(core, event).first('c.id', 'c.tenant_id');
+            const call = await findCall(core, event).first('c.id', 'c.tenant_id', 'c.to_number');
             if (!call) {
                 core.logger.warn({ recording: event.recordingId }, 'recording of an unknown call ignored');
+                return;
+            }
+
+            if (call.to_number === erasedNumber) {
+                core.logger.info({ call: call.id }, 'recording of an erased call not fetched');
                 return;
             }
 
@@ -114,6 +119,12 @@ export const lifecycle = (context: DialContext, storage: () => Storage): CallLif
         },
 
         async keepRecording(call: { id: string; tenantId: string }, stored: StoredObject) {
+
+            const { to_number: number } = await core.db('calls').where({ id: call.id }).first('to_number');
+            if (number === erasedNumber) {
+                await storage().remove(stored.key);                 // the person was erased as the call closed
+                return;
+            }
 
             await saveRecording(core, call, `talky:${call.id}`, stored, { endedAt: core.clock.now() });
         }

@@ -27,6 +27,12 @@ export const unansweredEnd: Partial<Record<CallStatus, Outcome>> = {
 
 export const liveCallStatuses = ['dialing', 'ringing', 'in_progress'];
 
+
+// A call's number once its person was erased (the privacy plugin): nothing more is kept for it,
+// a recording that comes late included
+
+export const erasedNumber = 'erased';
+
 export const openJobStatuses = ['pending', 'retry_scheduled', 'dialing', 'in_call'];
 
 export const jobStatuses = [...openJobStatuses, 'completed', 'failed', 'cancelled', 'skipped'];

@@ -2,24 +2,20 @@ import Boom from '@hapi/boom';
 
 import type { Db } from '../../core/db';
 import { phoneHash } from '../contacts/dnc';
-import { liveCallStatuses, logDecision, openJobStatuses } from '../dialer/outcomes';
+import { erasedNumber, liveCallStatuses, logDecision, openJobStatuses } from '../dialer/outcomes';
 import type { Storage } from '../storage/backend';
 import { holdingsOf, recordRequest, type Subject } from './subject';
 
 
 // Erasure keeps the rows that others point at and counts are made of, emptied of the person:
 // calls keep their outcome, duration and minutes (analytics and billing stay right) and their
-// lead_id, with the number replaced by a marker; leads are removed as a contact removal does
+// lead_id, with the number replaced by a marker (the dialer's erasedNumber: it owes nothing to
+// the number, as a hash of a phone number is undone by trying them all); leads are removed as a contact removal does
 // (status deleted) and their personal fields cleared; provider events lose their payloads;
 // transcripts and recordings (rows and audio) go. A number on the do-not-call list stays blocked
 // by its hash alone, without its reason (free text, perhaps the person's own words). Deleting
 // leads and calls instead would cascade into dialer_jobs and silently change every campaign's
 // and period's call counts.
-
-// The marker owes nothing to the number: a hash of a phone number is undone by trying them all
-
-export const erasedMarker = 'erased';
-
 
 // One transaction. The person's open jobs are cancelled first and what is held is read again
 // after: a dial claiming one of them at that moment either committed first (its call is read,
@@ -54,9 +50,9 @@ export const eraseSubject = async (db: Db, storage: Storage, tenantId: string, s
                 .orWhereIn('provider_call_id', trx('calls').whereIn('id', held.callIds).whereNotNull('provider_call_id').select('provider_call_id')))
             .update({ payload: '{}' });
 
-        const calls = await trx('calls').whereIn('id', held.callIds).update({ to_number: erasedMarker, updated_at: trx.fn.now() });
+        const calls = await trx('calls').whereIn('id', held.callIds).update({ to_number: erasedNumber, updated_at: trx.fn.now() });
         const leads = await trx('leads').whereIn('id', held.leadIds).update({
-            phone_number: erasedMarker,
+            phone_number: erasedNumber,
             first_name: null,
             last_name: null,
             email: null,

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 import type { Db } from '../../core/db';
+import { erasedNumber } from '../dialer/outcomes';
 import type { Storage } from '../storage/backend';
-import { erasedMarker } from './erase';
 
 
 // The sweep of what is older than the tenant keeps it (its settings recording_retention_days and
@@ -72,7 +72,7 @@ const lateWithinMs = 2 * 24 * 60 * 60 * 1000;
 
 const sweepErased = async (db: Db, storage: Storage, now: Date, size: number) => {
 
-    const erased = () => db('calls').where({ to_number: erasedMarker }).where('updated_at', '>', new Date(now.getTime() - lateWithinMs)).select('id');
+    const erased = () => db('calls').where({ to_number: erasedNumber }).where('updated_at', '>', new Date(now.getTime() - lateWithinMs)).select('id');
 
     const recordings = await removeRecordings(db, storage, size, (builder) => builder.whereIn('r.call_id', erased()));
     const turns = await db('call_turns').whereIn('call_id', erased()).delete();
