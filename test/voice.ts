@@ -425,6 +425,12 @@ describe('voice', () => {
             const [, pressed, goodbye] = await turns(call.id);
             expect(pressed).to.include({ speaker: 'caller', text: '[pressed 9]' });
             expect(goodbye).to.include({ speaker: 'agent', text: 'Understood. You will not be called again. Goodbye.', interrupted: false });
+
+            // The call's own lead is dnc, and stays so as the call ends
+
+            const ended = new Date();
+            await harness.server.plugins.dialer.handleEvent({ callId: call.id, attempt: 1, providerCallId: call.uuid, status: 'completed', timestamp: ended, endedAt: ended, durationSeconds: 8, raw: { status: 'completed' } });
+            expect(await db('calls as c').join('leads as l', 'l.id', 'c.lead_id').where('c.id', call.id).first('c.status', 'l.status as lead_status')).to.equal({ status: 'completed', lead_status: 'dnc' });
         }
         finally {
             leg.close();

@@ -94,7 +94,8 @@ export const importFile = async (db: Db, tenantId: string, input: Readable, opti
 
 
 // A stop request made on a call (a key or the person's words): the number goes on the list with
-// the call it came from, replacing an older entry's reason, and its pending leads become dnc
+// the call it came from, replacing an older entry's reason, and its pending leads (and the one on
+// the call) become dnc
 
 export const optOut = async (db: Db, tenantId: string, request: { phone_number: string; reason: string; call_id: string | null }) => {
 
@@ -107,7 +108,7 @@ export const optOut = async (db: Db, tenantId: string, request: { phone_number: 
 
         await trx('leads')
             .where({ tenant_id: tenantId, phone_number: request.phone_number })
-            .whereIn('status', ['pending'])
+            .whereIn('status', ['pending', 'calling'])                      // the call it came from: its end keeps dnc
             .update({ status: 'dnc', updated_at: trx.fn.now() });
     });
 };

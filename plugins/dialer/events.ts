@@ -217,7 +217,7 @@ const endStatement = new Statement<{ event_id: string | null; ended: boolean; se
         RETURNING id
     ),
     lead AS (
-        UPDATE leads SET status = :leadStatus, last_call_result = COALESCE(:result, last_call_result), last_called_at = COALESCE(:calledAt, last_called_at),
+        UPDATE leads SET status = CASE WHEN status = 'dnc' THEN status ELSE :leadStatus END, last_call_result = COALESCE(:result, last_call_result), last_called_at = COALESCE(:calledAt, last_called_at),
             call_attempts = call_attempts + :attempts, updated_at = :now
         WHERE id = :leadId AND EXISTS (SELECT 1 FROM job)
     ),
