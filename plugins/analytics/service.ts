@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 
 import { Statement, type Db } from '../../core/db';
-import { percent, windows } from '../dialer/abandonment';
+import { answerAtSql as answerAt, liveAnsweredSql, percent, windows } from '../dialer/abandonment';
 import * as Outcomes from './outcomes';
 import { allTime, day, layers, quarterHour, split, type Layers, type Pieces } from './periods';
 import { maxBuckets, type Bucket, type Moment } from './schemas';
@@ -105,19 +105,18 @@ const rawCounts = (key: string) => `${key}, 1 AS calls, CASE WHEN answered_at IS
     CASE WHEN answered_at IS NULL THEN 0 ELSE duration_seconds END AS answered_seconds, billed_minutes, 0 AS live_answered, 0 AS abandoned`;
 
 
-// Abandonment, as the dialer's abandonment.ts counts it: the live-answered calls (the agent's first
-// audio measured, no machine took the call) and the abandoned among them. They count by their
-// answer (the placing when no answer was recorded), as the campaign stats' windows do, in the kept
+// Abandonment, as the dialer's abandonment.ts counts it (liveAnsweredSql, answerAtSql): the
+// live-answered calls (the agent's first audio measured, no machine took the call) and the
+// abandoned among them. They count by their answer (the placing when no answer was recorded), as
+// the campaign stats' windows do, in the kept
 // counts too (see the migration 20261204001200_abandonment); from the calls, through the index
 // calls_tenant_answer_measured. Pieces are pairs of bounds, from inclusive and to exclusive.
-
-const answerAt = 'COALESCE(answered_at, created_at)';
 
 const abandonedOne = 'CASE WHEN abandoned THEN 1 ELSE 0 END AS abandoned';
 
 const rawAnswers = (pick: string, pieces: Array<[string, string]>) => pieces.map(([from, to]) => `
     SELECT ${pick} FROM calls
-    WHERE tenant_id = :tenant AND ${answerAt} >= ${from} AND ${answerAt} < ${to} AND abandoned IS NOT NULL AND NOT machine AND outcome IS DISTINCT FROM 'voicemail'
+    WHERE tenant_id = :tenant AND ${answerAt} >= ${from} AND ${answerAt} < ${to} AND ${liveAnsweredSql}
         AND status NOT IN (${live}) AND (CAST(:campaign AS uuid) IS NULL OR campaign_id = :campaign)`).join('\n    UNION ALL');
 
 const answerCounts = (key: string) => `${key}, 0 AS calls, 0 AS answered, 0 AS answered_seconds, 0 AS billed_minutes, 1 AS live_answered, ${abandonedOne}`;

@@ -33,8 +33,14 @@ interface Window {
 export const percent = (abandoned: number, answered: number) => (answered ? Math.round(abandoned / answered * 10_000) / 100 : 0);
 
 
-// Live-answered: the agent's audio was measured (the voice socket served it) and no machine took it
-// (a machine found later is left out then)
+// Live-answered: the agent's audio was measured (the voice socket served it, or the call ended
+// unheard) and no machine took it (a machine found later is left out then). Counted at the answer,
+// the placing when no answer was recorded. In SQL over calls, for the analytics too.
+
+export const liveAnsweredSql = 'abandoned IS NOT NULL AND NOT machine AND outcome IS DISTINCT FROM \'voicemail\'';
+
+export const answerAtSql = 'COALESCE(answered_at, created_at)';
+
 
 const counted = async (core: Core, campaignId: string): Promise<Record<'30d' | '24h', Window>> => {
 
@@ -45,8 +51,7 @@ const counted = async (core: Core, campaignId: string): Promise<Record<'30d' | '
                count(*) FILTER (WHERE answered >= ? AND abandoned) AS abandoned_30d,
                count(*) FILTER (WHERE answered >= ?) AS answered_24h,
                count(*) FILTER (WHERE answered >= ? AND abandoned) AS abandoned_24h
-        FROM (SELECT COALESCE(answered_at, created_at) AS answered, abandoned FROM calls
-              WHERE campaign_id = ? AND abandoned IS NOT NULL AND NOT machine AND outcome IS DISTINCT FROM 'voicemail') AS live`,
+        FROM (SELECT ${answerAtSql} AS answered, abandoned FROM calls WHERE campaign_id = ? AND ${liveAnsweredSql}) AS live`,
     [since[0], since[0], since[1], since[1], campaignId]);
 
     const windowOf = (name: '30d' | '24h') => {
